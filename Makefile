@@ -1,0 +1,51 @@
+# imagegem-go: build, test and benchmark targets.
+#   make test   fetch ONNX Runtime if missing, gofmt check, go vet, staticcheck, go test -race
+#   make bench  run the benchmarks (see BENCHMARKS.md for the recorded results)
+
+GO          ?= go
+STATICCHECK_VERSION := v0.8.2
+BIN         := $(CURDIR)/bin
+ORT_LIB     := $(CURDIR)/third_party/onnxruntime/linux-x64/libonnxruntime.so.1
+TEST_FLAGS  ?= -race -timeout 45m
+BENCH       ?= .
+BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 1x -timeout 60m
+
+export IMAGEGEM_ONNXRUNTIME_LIB ?= $(ORT_LIB)
+
+.PHONY: all build test fmt-check vet staticcheck unit bench onnxruntime tools clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+onnxruntime: $(ORT_LIB)
+
+$(ORT_LIB): scripts/onnxruntime.sh
+	bash scripts/onnxruntime.sh
+
+tools: $(BIN)/staticcheck
+
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: tools
+	$(BIN)/staticcheck ./...
+
+unit: onnxruntime
+	$(GO) test $(TEST_FLAGS) ./...
+
+test: onnxruntime tools fmt-check vet staticcheck unit
+
+bench: onnxruntime
+	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...
+
+clean:
+	rm -rf $(BIN)
