@@ -1,0 +1,65 @@
+package w2w
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Named errors. Every error the package returns for bad input wraps one of these, so callers
+// can test with errors.Is; the message around it names the file, the tensor and the offset.
+var (
+	// ErrTruncated reports a file that ends before its header or its tensor data does.
+	ErrTruncated = errors.New("truncated file")
+	// ErrHeaderTooLarge reports a header length above [MaxHeaderBytes].
+	ErrHeaderTooLarge = errors.New("header too large")
+	// ErrBadHeader reports a header that is not the JSON object the format requires.
+	ErrBadHeader = errors.New("malformed header")
+	// ErrBadOffsets reports tensor data offsets that overlap, leave holes, run past the data
+	// buffer, or do not cover it.
+	ErrBadOffsets = errors.New("bad data offsets")
+	// ErrShapeMismatch reports a tensor whose byte count does not match its shape and dtype,
+	// or factors whose shapes do not fit together.
+	ErrShapeMismatch = errors.New("shape mismatch")
+	// ErrUnsupportedDType reports a dtype the numeric readers cannot convert (the F8 types,
+	// integers, booleans).
+	ErrUnsupportedDType = errors.New("unsupported dtype")
+	// ErrNonFinite reports NaN or Inf values in LoRA weights.
+	ErrNonFinite = errors.New("non-finite weight")
+	// ErrRankMismatch reports up and down factors whose ranks disagree.
+	ErrRankMismatch = errors.New("up/down rank mismatch")
+	// ErrNotLoRA reports a safetensors file with no LoRA module in it.
+	ErrNotLoRA = errors.New("not a lora file")
+	// ErrMalformedKey reports a tensor name that looks like a LoRA key but follows none of the
+	// known naming schemes (for example a broken conversion).
+	ErrMalformedKey = errors.New("malformed lora key")
+	// ErrMissingFactor reports a module that has only one of its two factors.
+	ErrMissingFactor = errors.New("missing lora factor")
+	// ErrUnsupported reports a valid construct this package does not handle.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrLayout reports LoRAs, vectors or directions that do not fit a layout or space.
+	ErrLayout = errors.New("layout mismatch")
+	// ErrBadLabels reports labels that cannot train a direction (wrong values, one class).
+	ErrBadLabels = errors.New("bad labels")
+	// ErrSameFile reports an output path that names an input file.
+	ErrSameFile = errors.New("output would overwrite an input file")
+)
+
+// fileErr formats an error about a file, optionally a tensor in it and a byte offset
+// (negative when unknown), wrapping err.
+func fileErr(file, tensor string, offset int64, err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	loc := "w2w: " + file
+	if file == "" {
+		loc = "w2w: <memory>"
+	}
+	if tensor != "" {
+		loc += fmt.Sprintf(": tensor %q", tensor)
+	}
+	if offset >= 0 {
+		loc += fmt.Sprintf(" at offset %d", offset)
+	}
+	if msg != "" {
+		return fmt.Errorf("%s: %s: %w", loc, msg, err)
+	}
+	return fmt.Errorf("%s: %w", loc, err)
+}
