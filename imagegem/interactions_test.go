@@ -87,4 +87,3 @@ func TestRecBoleAndSASRecExports(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
-
