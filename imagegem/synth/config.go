@@ -4,12 +4,14 @@ import "fmt"
 
 // Defaults of [Config]: a release small enough for unit tests (about 4,000 image rows).
 const (
-	DefaultImages     = 3000
-	DefaultDim        = 64
-	DefaultLoRARank   = 4
-	imagesPerUser     = 30 // mean activity; the distribution is long-tailed
-	versionsPerUpload = 4  // mean LoRA versions per uploader
-	imagesPerVersion  = 8  // images per LoRA version, before long tails
+	DefaultImages   = 3000
+	DefaultDim      = 64
+	DefaultLoRARank = 4
+	// Ratios of the real release (paper Table 1): about 99 images per user, one uploader
+	// for three users, 23 images per LoRA version.
+	imagesPerUser    = 100
+	usersPerUploader = 3
+	imagesPerVersion = 20
 )
 
 // Config configures [Generate]. The zero value means the defaults; counts left at zero are
@@ -20,11 +22,11 @@ type Config struct {
 	// Images is the number of distinct images; each has one to three LoRA versions, so the
 	// images table has about 1.5 rows per image.
 	Images int
-	// Users is the number of image makers; 0 means Images/30.
+	// Users is the number of image makers; 0 means Images/100.
 	Users int
-	// Uploaders is the number of LoRA uploaders (a subset of the users); 0 means Versions/4.
+	// Uploaders is the number of LoRA uploaders (a subset of the users); 0 means Users/3.
 	Uploaders int
-	// Versions is the number of LoRA versions; 0 means Images/8.
+	// Versions is the number of LoRA versions; 0 means Images/20.
 	Versions int
 	// Dim is the length of the companion embedding vectors; 0 means DefaultDim.
 	Dim int
@@ -57,7 +59,7 @@ func (c *Config) withDefaults() (Config, error) {
 		o.Versions = max(o.Images/imagesPerVersion, 12)
 	}
 	if o.Uploaders == 0 {
-		o.Uploaders = max(o.Versions/versionsPerUpload, 3)
+		o.Uploaders = max(o.Users/usersPerUploader, 3)
 	}
 	if o.Uploaders > o.Users {
 		return o, fmt.Errorf("synth: %d uploaders but only %d users: uploaders are users", o.Uploaders, o.Users)
