@@ -2,7 +2,6 @@ package imagegem
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -263,11 +262,4 @@ func (r *Release) BaseModels(ctx context.Context) ([]BaseModelShare, error) {
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-// scalar runs a query returning one value.
-func scalar[T any](ctx context.Context, db *sql.DB, q string, args ...any) (T, error) {
-	var v T
-	err := db.QueryRowContext(ctx, q, args...).Scan(&v)
-	return v, err
 }
