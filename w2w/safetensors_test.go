@@ -207,6 +207,6 @@ func FuzzParseSafetensors(f *testing.F) {
 				}
 			}
 		}
-		// LORAPARSE
+		_, _ = ParseLoRAFile(sf)
 	})
 }

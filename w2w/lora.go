@@ -1,0 +1,353 @@
+package w2w
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Factor is a low-rank matrix A·B held as its thin factors: A is Rows×Rank and B is Rank×Cols,
+// both row-major. A LoRA module's ΔW = Scale·Up·Down is one Factor with A = Up, B = Down.
+type Factor struct {
+	Rows, Cols, Rank int
+	A, B             []float32
+}
+
+// Module is one adapted layer of a LoRA.
+type Module struct {
+	// Name is the canonical kohya-style module name (lora_unet_…, lora_te1_…), the key of
+	// layouts and of written files.
+	Name string
+	// Source is the module's key prefix in the file it came from.
+	Source    string
+	Component Component
+	Kind      Kind
+	// Attn is 1 for self-attention, 2 for cross-attention, 0 otherwise.
+	Attn int
+	// Out and In give ΔW's shape as loaders apply it: a conv module's kernel is folded into In
+	// (In = in_channels·kh·kw), as kohya and diffusers reshape conv LoRAs.
+	Out, In int
+	// Kernel is the conv kernel [kh, kw], nil for a linear module.
+	Kernel []int
+	// Rank is the LoRA rank r; Alpha is the stored alpha, or r when the file has none.
+	Rank  int
+	Alpha float64
+	// Up is Out×Rank and Down is Rank×In, row-major (for a LoKr module, nil).
+	Up, Down []float32
+	// Kron holds a LoKr module's two Kronecker factors (ΔW = Scale·kron(W1, W2)); nil for LoRA.
+	Kron *[2]Factor
+	// DType is the dtype the factors were stored in.
+	DType DType
+}
+
+// Scale returns alpha/rank, the factor loaders multiply Up·Down by.
+func (m *Module) Scale() float64 { return m.Alpha / float64(m.Rank) }
+
+// LoRA is a parsed LoRA file.
+type LoRA struct {
+	Path       string
+	Convention Convention
+	Family     Family
+	// FamilyNote says what decided Family and any disagreement between the evidence.
+	FamilyNote string
+	Metadata   map[string]string
+	// Modules are sorted by Name.
+	Modules []Module
+	// Extra lists tensors that are not LoRA factors (embedded textual-inversion tokens,
+	// PEFT modules_to_save); they are ignored.
+	Extra []string
+}
+
+// Module returns the named module.
+func (l *LoRA) Module(name string) (*Module, bool) {
+	i := sort.Search(len(l.Modules), func(i int) bool { return l.Modules[i].Name >= name })
+	if i < len(l.Modules) && l.Modules[i].Name == name {
+		return &l.Modules[i], true
+	}
+	return nil, false
+}
+
+// LoadLoRA opens, parses and validates a LoRA safetensors file. For PEFT files an
+// adapter_config.json beside the file supplies lora_alpha (PEFT stores no alpha tensor).
+func LoadLoRA(path string) (*LoRA, error) {
+	f, err := OpenSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l, err := ParseLoRAFile(f)
+	if err != nil {
+		return nil, err
+	}
+	if l.Convention == PEFT {
+		applyAdapterConfig(l, filepath.Join(filepath.Dir(path), "adapter_config.json"))
+	}
+	return l, nil
+}
+
+// applyAdapterConfig sets alpha from a PEFT adapter_config.json (lora_alpha for rank r) on
+// modules that had no alpha tensor. A missing or unreadable config leaves alpha = rank.
+func applyAdapterConfig(l *LoRA, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var cfg struct {
+		R         int     `json:"r"`
+		LoraAlpha float64 `json:"lora_alpha"`
+	}
+	if json.Unmarshal(b, &cfg) != nil || cfg.R <= 0 || cfg.LoraAlpha <= 0 {
+		return
+	}
+	for i := range l.Modules {
+		m := &l.Modules[i]
+		if m.Rank == cfg.R && m.Alpha == float64(m.Rank) {
+			m.Alpha = cfg.LoraAlpha
+		}
+	}
+}
+
+type moduleParts struct {
+	conv  Convention
+	names map[keyPart]string
+}
+
+// ParseLoRAFile parses the LoRA modules of an open safetensors file. It copies the factors out
+// of the file (converted to float32), so the LoRA stays valid after the file is closed.
+func ParseLoRAFile(f *File) (*LoRA, error) {
+	l := &LoRA{Path: f.Path, Metadata: f.Metadata}
+	mods := map[string]*moduleParts{}
+	convs := map[Convention]bool{}
+	sdxlText, fluxBare := false, false
+	for _, t := range f.Tensors {
+		prefix, conv, part := classifyKey(t.Name)
+		switch part {
+		case partNone:
+			l.Extra = append(l.Extra, t.Name)
+			continue
+		case partUnsupported:
+			if conv == "" {
+				return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrMalformedKey, "key follows no kohya, PEFT or diffusers naming")
+			}
+			return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrUnsupported, "only LoRA and LoKr modules are read (not LoHa, DoRA, full diffs or embeddings)")
+		}
+		if conv == PEFT && strings.HasPrefix(prefix, "base_model.model.single_transformer_blocks.") {
+			fluxBare = true
+		}
+		if strings.HasPrefix(prefix, "text_encoder_2.") || strings.HasPrefix(prefix, "base_model.model.text_encoder_2.") {
+			sdxlText = true
+		}
+		mp := mods[prefix]
+		if mp == nil {
+			mp = &moduleParts{conv: conv, names: map[keyPart]string{}}
+			mods[prefix] = mp
+		}
+		if part == partAlpha && mp.conv != conv && conv == PEFT {
+			conv = mp.conv // a bare .alpha beside diffusers-style factors
+		}
+		if _, dup := mp.names[part]; dup {
+			return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrMalformedKey, "second tensor for the same module part (from %q)", mp.names[part])
+		}
+		mp.names[part] = t.Name
+		if part != partAlpha {
+			mp.conv = conv
+		}
+		convs[conv] = true
+	}
+	if len(mods) == 0 {
+		return nil, fileErr(f.Path, "", -1, ErrNotLoRA, "no LoRA factors among %d tensors", len(f.Tensors))
+	}
+	for c := range convs {
+		if l.Convention == "" || c != PEFT {
+			l.Convention = c
+		}
+	}
+	prefixes := make([]string, 0, len(mods))
+	for p := range mods {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	seen := map[string]string{}
+	for _, p := range prefixes {
+		m, err := buildModule(f, p, mods[p], sdxlText, fluxBare)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[m.Name]; dup {
+			return nil, fileErr(f.Path, p, -1, ErrMalformedKey, "module maps to %q, as %q does", m.Name, prev)
+		}
+		seen[m.Name] = p
+		l.Modules = append(l.Modules, m)
+	}
+	sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })
+	l.Family, l.FamilyNote = detectFamily(l)
+	return l, nil
+}
+
+// readFinite decodes a float tensor and rejects NaN and Inf values, naming the offset of the
+// first bad one.
+func readFinite(f *File, name string) ([]float32, TensorInfo, error) {
+	t, _ := f.Info(name)
+	v, err := f.Float32(name)
+	if err != nil {
+		return nil, t, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, t, fileErr(f.Path, name, f.FileOffset(t)+int64(i*t.DType.Size()), ErrNonFinite, "element %d is %v", i, x)
+		}
+	}
+	return v, t, nil
+}
+
+func buildModule(f *File, prefix string, mp *moduleParts, sdxlText, fluxBare bool) (Module, error) {
+	name, comp := canonicalName(prefix, mp.conv, sdxlText, fluxBare)
+	m := Module{Name: name, Source: prefix, Component: comp}
+	if _, lokr := mp.names[partLokrW1]; lokr || mp.names[partLokrW1A] != "" {
+		return buildLoKr(f, m, mp)
+	}
+	downName, okD := mp.names[partDown]
+	upName, okU := mp.names[partUp]
+	if !okD || !okU {
+		have := downName + upName
+		if have == "" {
+			have = mp.names[partAlpha]
+		}
+		return m, fileErr(f.Path, have, -1, ErrMissingFactor, "module %q needs both up and down factors", prefix)
+	}
+	down, dt, err := readFinite(f, downName)
+	if err != nil {
+		return m, err
+	}
+	up, ut, err := readFinite(f, upName)
+	if err != nil {
+		return m, err
+	}
+	m.DType = dt.DType
+	switch {
+	case len(dt.Shape) == 2 && len(ut.Shape) == 2:
+		m.Rank, m.In = dt.Shape[0], dt.Shape[1]
+		m.Out = ut.Shape[0]
+		if ut.Shape[1] != m.Rank {
+			return m, fileErr(f.Path, upName, f.FileOffset(ut), ErrRankMismatch, "up %v has rank %d, down %v has rank %d", ut.Shape, ut.Shape[1], dt.Shape, m.Rank)
+		}
+	case len(dt.Shape) == 4 && len(ut.Shape) == 4:
+		m.Rank = dt.Shape[0]
+		m.Kernel = []int{dt.Shape[2], dt.Shape[3]}
+		m.In = dt.Shape[1] * dt.Shape[2] * dt.Shape[3]
+		m.Out = ut.Shape[0]
+		if ut.Shape[1] != m.Rank {
+			return m, fileErr(f.Path, upName, f.FileOffset(ut), ErrRankMismatch, "up %v has rank %d, down %v has rank %d", ut.Shape, ut.Shape[1], dt.Shape, m.Rank)
+		}
+		if ut.Shape[2] != 1 || ut.Shape[3] != 1 {
+			return m, fileErr(f.Path, upName, f.FileOffset(ut), ErrUnsupported, "conv up factor with a %dx%d kernel (only 1x1 up factors, as kohya LoCon writes)", ut.Shape[2], ut.Shape[3])
+		}
+	default:
+		return m, fileErr(f.Path, downName, f.FileOffset(dt), ErrShapeMismatch, "down %v and up %v must both be 2-D (linear) or 4-D (conv)", dt.Shape, ut.Shape)
+	}
+	if m.Rank == 0 || m.In == 0 || m.Out == 0 {
+		return m, fileErr(f.Path, downName, f.FileOffset(dt), ErrShapeMismatch, "empty factor: down %v, up %v", dt.Shape, ut.Shape)
+	}
+	m.Up, m.Down = up, down
+	m.Alpha = float64(m.Rank)
+	if an, ok := mp.names[partAlpha]; ok {
+		a, at, err := readFinite(f, an)
+		if err != nil {
+			return m, err
+		}
+		if len(a) != 1 {
+			return m, fileErr(f.Path, an, f.FileOffset(at), ErrShapeMismatch, "alpha must be a scalar, has shape %v", at.Shape)
+		}
+		m.Alpha = float64(a[0])
+	}
+	kernel := 0
+	if m.Kernel != nil {
+		kernel = m.Kernel[0] * m.Kernel[1]
+	}
+	m.Kind, m.Attn = classifyModule(m.Name, kernel)
+	return m, nil
+}
+
+// buildLoKr reads a LyCORIS LoKr module: ΔW = (alpha/r)·kron(W1, W2), each W either full
+// (lokr_w1) or a product of two factors (lokr_w1_a·lokr_w1_b). The scale follows LyCORIS:
+// alpha/r with r the rank of the factorised W2 (1 when both are full).
+func buildLoKr(f *File, m Module, mp *moduleParts) (Module, error) {
+	var ks [2]Factor
+	r := 0
+	for i, parts := range [2][3]keyPart{{partLokrW1, partLokrW1A, partLokrW1B}, {partLokrW2, partLokrW2A, partLokrW2B}} {
+		if full, ok := mp.names[parts[0]]; ok {
+			w, t, err := readFinite(f, full)
+			if err != nil {
+				return m, err
+			}
+			if len(t.Shape) != 2 {
+				return m, fileErr(f.Path, full, f.FileOffset(t), ErrUnsupported, "LoKr factor of shape %v (only linear LoKr modules)", t.Shape)
+			}
+			m.DType = t.DType
+			ks[i] = fullFactor(t.Shape[0], t.Shape[1], w)
+			continue
+		}
+		an, bn := mp.names[parts[1]], mp.names[parts[2]]
+		if an == "" || bn == "" {
+			return m, fileErr(f.Path, an+bn, -1, ErrMissingFactor, "LoKr module %q needs w%d or both w%d_a and w%d_b", m.Source, i+1, i+1, i+1)
+		}
+		a, at, err := readFinite(f, an)
+		if err != nil {
+			return m, err
+		}
+		b, bt, err := readFinite(f, bn)
+		if err != nil {
+			return m, err
+		}
+		if len(at.Shape) != 2 || len(bt.Shape) != 2 {
+			return m, fileErr(f.Path, bn, f.FileOffset(bt), ErrUnsupported, "LoKr factors %v, %v (only linear LoKr modules)", at.Shape, bt.Shape)
+		}
+		if at.Shape[1] != bt.Shape[0] {
+			return m, fileErr(f.Path, bn, f.FileOffset(bt), ErrRankMismatch, "%v·%v", at.Shape, bt.Shape)
+		}
+		m.DType = at.DType
+		ks[i] = Factor{Rows: at.Shape[0], Cols: bt.Shape[1], Rank: at.Shape[1], A: a, B: b}
+		if i == 1 {
+			r = at.Shape[1]
+		}
+	}
+	m.Kron = &ks
+	m.Out = ks[0].Rows * ks[1].Rows
+	m.In = ks[0].Cols * ks[1].Cols
+	m.Rank = max(r, 1)
+	m.Alpha = float64(m.Rank)
+	if an, ok := mp.names[partAlpha]; ok && r > 0 {
+		a, at, err := readFinite(f, an)
+		if err != nil {
+			return m, err
+		}
+		if len(a) != 1 {
+			return m, fileErr(f.Path, an, f.FileOffset(at), ErrShapeMismatch, "alpha must be a scalar, has shape %v", at.Shape)
+		}
+		m.Alpha = float64(a[0])
+	}
+	m.Kind, m.Attn = classifyModule(m.Name, 0)
+	return m, nil
+}
+
+// fullFactor represents a full rows×cols matrix W as the factor W·I.
+func fullFactor(rows, cols int, w []float32) Factor {
+	id := make([]float32, cols*cols)
+	for i := 0; i < cols; i++ {
+		id[i*cols+i] = 1
+	}
+	return Factor{Rows: rows, Cols: cols, Rank: cols, A: w, B: id}
+}
+
+// Summary returns a one-line description of the LoRA.
+func (l *LoRA) Summary() string {
+	ranks := map[int]int{}
+	for _, m := range l.Modules {
+		ranks[m.Rank]++
+	}
+	return fmt.Sprintf("%s: %s, %s naming, %d modules, ranks %v", filepath.Base(l.Path), l.Family, l.Convention, len(l.Modules), ranks)
+}
