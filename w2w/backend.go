@@ -1,0 +1,68 @@
+package w2w
+
+import (
+	"context"
+	"sync"
+)
+
+// ScaledFactor is a matrix Scale·A·B given by its thin factors, the input of the rank-1
+// reduction.
+type ScaledFactor struct {
+	Factor
+	Scale float64
+}
+
+// Triplet is the top singular triplet of a matrix M: M ≈ Sigma·U·Vᵀ with unit U and V.
+// Energy is ‖M‖²_F, so Energy − Sigma² is what the rank-1 truncation discards.
+type Triplet struct {
+	Sigma  float64
+	Energy float64
+	U, V   []float32
+}
+
+// Backend runs the heavy linear algebra of the package. The CPU backend ([CPU]) is the
+// default and the reference; an accelerated backend must return the same results to 1e-4
+// relative. Implementations must be safe for concurrent use and stop promptly when ctx is
+// cancelled.
+type Backend interface {
+	// Name identifies the backend ("cpu", "cuda").
+	Name() string
+	// TopTriplets computes out[i], the top singular triplet of in[i], for every i, without
+	// forming the product: the cost grows with (Rows+Cols)·Rank², not Rows·Cols. Signs are
+	// left as computed; callers canonicalise them.
+	TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error
+	// Gram computes g = X·Xᵀ for the row-major n×d matrix x; g is n×n row-major.
+	Gram(ctx context.Context, x []float32, n, d int, g []float64) error
+	// MulT computes out = X·Bᵀ for row-major X (n×d) and B (m×d); out is n×m row-major.
+	MulT(ctx context.Context, x []float32, n, d int, b []float32, m int, out []float64) error
+}
+
+var (
+	backendMu      sync.RWMutex
+	defaultBackend Backend = CPU{}
+)
+
+// SetDefaultBackend makes b the backend used when options leave theirs nil (nil restores the
+// CPU backend). An accelerated package calls it when its device is present.
+func SetDefaultBackend(b Backend) {
+	backendMu.Lock()
+	defer backendMu.Unlock()
+	if b == nil {
+		b = CPU{}
+	}
+	defaultBackend = b
+}
+
+// DefaultBackend returns the backend used when options leave theirs nil.
+func DefaultBackend() Backend {
+	backendMu.RLock()
+	defer backendMu.RUnlock()
+	return defaultBackend
+}
+
+func pickBackend(b Backend) Backend {
+	if b != nil {
+		return b
+	}
+	return DefaultBackend()
+}

@@ -1,0 +1,300 @@
+package w2w
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// CPU is the pure-Go backend: the default and the reference for accelerated backends.
+type CPU struct {
+	// Workers bounds the goroutines used (0 means GOMAXPROCS).
+	Workers int
+}
+
+// Name implements [Backend].
+func (CPU) Name() string { return "cpu" }
+
+func (c CPU) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parallelFor runs fn(i) for i in [0, n) on up to w goroutines, stopping early when ctx is
+// cancelled or fn fails; it returns the first error.
+func parallelFor(ctx context.Context, n, w int, fn func(i int) error) error {
+	if w > n {
+		w = n
+	}
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for g := 0; g < w; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// TopTriplets implements [Backend] through the Gram matrices of the thin factors.
+func (c CPU) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
+	if len(out) != len(in) {
+		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
+	}
+	return parallelFor(ctx, len(in), c.workers(), func(i int) error {
+		t, err := topTriplet(in[i])
+		out[i] = t
+		return err
+	})
+}
+
+// topTriplet computes the top singular triplet of s·A·B (A m×r, B r×n) from G_A = AᵀA and
+// G_B = B·Bᵀ. With G_A = V_A Λ_A V_Aᵀ, A = Q_A R_A where R_A = Λ_A^½ V_Aᵀ and Q_A has
+// orthonormal columns (likewise Bᵀ = Q_B R_B), so s·A·B = s·Q_A (R_A R_Bᵀ) Q_Bᵀ and the
+// problem shrinks to the SVD of the r×r matrix R_A R_Bᵀ. The right vector is mapped back as
+// v = Bᵀ V_B Λ_B^-½ w₁, and u = A·B·v/‖A·B·v‖, which makes u and σ exact for that v.
+func topTriplet(sf ScaledFactor) (Triplet, error) {
+	m, n, r := sf.Rows, sf.Cols, sf.Rank
+	if r <= 0 || m <= 0 || n <= 0 || len(sf.A) != m*r || len(sf.B) != r*n {
+		return Triplet{}, fmt.Errorf("w2w: factor %dx%d·%dx%d: %w", m, r, r, n, ErrShapeMismatch)
+	}
+	ga := gramOfColumns(sf.A, m, r)
+	gb := gramOfRows(sf.B, r, n)
+	energy := 0.0
+	for i := range ga {
+		energy += ga[i] * gb[i]
+	}
+	energy *= sf.Scale * sf.Scale
+	t := Triplet{Energy: energy, U: make([]float32, m), V: make([]float32, n)}
+	if energy == 0 || math.IsNaN(energy) {
+		return t, nil
+	}
+	va, sa, err := symSqrt(ga, r)
+	if err != nil {
+		return t, err
+	}
+	vb, sb, err := symSqrt(gb, r)
+	if err != nil {
+		return t, err
+	}
+	// M = diag(sa)·V_Aᵀ·V_B·diag(sb).
+	var vtv mat.Dense
+	vtv.Mul(va.T(), vb)
+	M := mat.NewDense(r, r, nil)
+	for i := 0; i < r; i++ {
+		for j := 0; j < r; j++ {
+			M.Set(i, j, sa[i]*vtv.At(i, j)*sb[j])
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(M, mat.SVDFull) {
+		return t, fmt.Errorf("w2w: rank-%d factor: %w: small SVD did not converge", r, ErrUnsupported)
+	}
+	var W mat.Dense
+	svd.VTo(&W)
+	// y = V_B·diag(1/sb)·w₁ (zero where sb vanishes: those directions carry no energy).
+	tol := sb[0] * float64(r) * 1e-12
+	for _, s := range sb {
+		tol = math.Max(tol, s*float64(r)*1e-12)
+	}
+	coef := make([]float64, r)
+	for j := 0; j < r; j++ {
+		if sb[j] > tol {
+			coef[j] = W.At(j, 0) / sb[j]
+		}
+	}
+	y := make([]float64, r)
+	for i := 0; i < r; i++ {
+		s := 0.0
+		for j := 0; j < r; j++ {
+			s += vb.At(i, j) * coef[j]
+		}
+		y[i] = s
+	}
+	// v = Bᵀ·y, normalised.
+	v := make([]float64, n)
+	for k := 0; k < r; k++ {
+		yk := y[k]
+		row := sf.B[k*n : k*n+n]
+		for j, b := range row {
+			v[j] += yk * float64(b)
+		}
+	}
+	normalize(v)
+	// w = B·v; z = A·w; σ = |s|·‖z‖; u = sign(s)·z/‖z‖.
+	w := make([]float64, r)
+	for k := 0; k < r; k++ {
+		row := sf.B[k*n : k*n+n]
+		s := 0.0
+		for j, b := range row {
+			s += float64(b) * v[j]
+		}
+		w[k] = s
+	}
+	z := make([]float64, m)
+	for i := 0; i < m; i++ {
+		row := sf.A[i*r : i*r+r]
+		s := 0.0
+		for k, a := range row {
+			s += float64(a) * w[k]
+		}
+		z[i] = s
+	}
+	nz := normalize(z)
+	t.Sigma = math.Abs(sf.Scale) * nz
+	if sf.Scale < 0 {
+		for i := range z {
+			z[i] = -z[i]
+		}
+	}
+	for i, x := range z {
+		t.U[i] = float32(x)
+	}
+	for j, x := range v {
+		t.V[j] = float32(x)
+	}
+	return t, nil
+}
+
+// normalize scales x to unit length and returns its former norm.
+func normalize(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v * v
+	}
+	s = math.Sqrt(s)
+	if s > 0 {
+		for i := range x {
+			x[i] /= s
+		}
+	}
+	return s
+}
+
+// symSqrt returns the eigenvectors V (columns, by descending eigenvalue) and the square roots
+// of the eigenvalues (negative rounding clipped to zero) of the symmetric r×r matrix g.
+func symSqrt(g []float64, r int) (*mat.Dense, []float64, error) {
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(r, g), true) {
+		return nil, nil, fmt.Errorf("w2w: rank-%d gram: %w: eigen decomposition did not converge", r, ErrUnsupported)
+	}
+	vals := es.Values(nil)
+	var vecs mat.Dense
+	es.VectorsTo(&vecs)
+	// gonum returns ascending eigenvalues; reverse to descending.
+	V := mat.NewDense(r, r, nil)
+	s := make([]float64, r)
+	for j := 0; j < r; j++ {
+		src := r - 1 - j
+		s[j] = math.Sqrt(math.Max(vals[src], 0))
+		for i := 0; i < r; i++ {
+			V.Set(i, j, vecs.At(i, src))
+		}
+	}
+	return V, s, nil
+}
+
+// gramOfColumns returns AᵀA (r×r, row-major, float64) for the row-major m×r matrix a, four
+// rows at a time.
+func gramOfColumns(a []float32, m, r int) []float64 {
+	g := make([]float64, r*r)
+	rows := make([]float64, 4*r)
+	r0, r1, r2, r3 := rows[:r], rows[r:2*r], rows[2*r:3*r], rows[3*r:]
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		for k := 0; k < r; k++ {
+			r0[k] = float64(a[i*r+k])
+			r1[k] = float64(a[(i+1)*r+k])
+			r2[k] = float64(a[(i+2)*r+k])
+			r3[k] = float64(a[(i+3)*r+k])
+		}
+		for k := 0; k < r; k++ {
+			a0, a1, a2, a3 := r0[k], r1[k], r2[k], r3[k]
+			gk := g[k*r+k : k*r+r]
+			x0, x1, x2, x3 := r0[k:r], r1[k:r], r2[k:r], r3[k:r]
+			x1, x2, x3 = x1[:len(gk)], x2[:len(gk)], x3[:len(gk)]
+			x0 = x0[:len(gk)]
+			for l := range gk {
+				gk[l] += a0*x0[l] + a1*x1[l] + a2*x2[l] + a3*x3[l]
+			}
+		}
+	}
+	for ; i < m; i++ {
+		for k := 0; k < r; k++ {
+			r0[k] = float64(a[i*r+k])
+		}
+		for k := 0; k < r; k++ {
+			a0 := r0[k]
+			for l := k; l < r; l++ {
+				g[k*r+l] += a0 * r0[l]
+			}
+		}
+	}
+	mirror(g, r)
+	return g
+}
+
+// gramOfRows returns B·Bᵀ (r×r, row-major, float64) for the row-major r×n matrix b.
+func gramOfRows(b []float32, r, n int) []float64 {
+	g := make([]float64, r*r)
+	for k := 0; k < r; k++ {
+		x := b[k*n : k*n+n]
+		for l := k; l < r; l++ {
+			g[k*r+l] = dot32(x, b[l*n:l*n+n])
+		}
+	}
+	mirror(g, r)
+	return g
+}
+
+// mirror copies the upper triangle of the r×r matrix g to the lower one.
+func mirror(g []float64, r int) {
+	for k := 0; k < r; k++ {
+		for l := k + 1; l < r; l++ {
+			g[l*r+k] = g[k*r+l]
+		}
+	}
+}
+
+// dot32 is a float32 dot product accumulated in float64 with four partial sums.
+func dot32(x, y []float32) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i]) * float64(y[i])
+		s1 += float64(x[i+1]) * float64(y[i+1])
+		s2 += float64(x[i+2]) * float64(y[i+2])
+		s3 += float64(x[i+3]) * float64(y[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i]) * float64(y[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
