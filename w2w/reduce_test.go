@@ -40,7 +40,6 @@ func fullSVDTop(t *testing.T, sf ScaledFactor) (sigma, energy float64, u, v []fl
 	return vals[0], n * n, mat.Col(nil, 0, &U), mat.Col(nil, 0, &V)
 }
 
-
 // relVecErr returns ‖got − s·want‖/‖want‖ with s = ±1 chosen to match signs.
 func relVecErr(got []float32, want []float64) float64 {
 	d := 0.0
