@@ -14,7 +14,7 @@ BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 1x -timeout 60m
 
 export IMAGEGEM_ONNXRUNTIME_LIB ?= $(ORT_LIB)
 
-.PHONY: all build test fmt-check vet staticcheck unit bench onnxruntime tools clean
+.PHONY: all build test fmt-check vet staticcheck unit bench onnxruntime tools clean cuda-toolkit cuda-ptx cuda-build
 
 all: build
 
@@ -48,6 +48,20 @@ test: onnxruntime tools fmt-check vet staticcheck unit
 
 bench: onnxruntime
 	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...
+
+# The cuda package (build tag cuda). cuda-build needs the CUDA headers and libraries
+# (make cuda-toolkit: Debian's CUDA 11.8, about 800 MB) but no GPU; running the tests needs one.
+cuda-toolkit:
+	bash scripts/cuda-toolkit.sh
+
+cuda-ptx:
+	$(GO) generate ./cuda
+
+cuda-build:
+	$(GO) vet -tags cuda ./cuda/... ./w2w/...
+	$(BIN)/staticcheck -tags cuda ./cuda/... ./w2w/...
+	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./cuda
+	$(GO) build -tags cuda ./...
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,3 @@
+package cuda
+
+//go:generate bash ../scripts/cuda-ptx.sh

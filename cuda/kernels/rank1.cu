@@ -1,0 +1,232 @@
+// Kernels of package cuda: the top singular triplet of many LoRA modules at once, and the
+// scatter of the rank-1 factors into flattened weight vectors.
+//
+// Compiled ahead of time to PTX for compute capability 5.2 (scripts/cuda-ptx.sh) so that any
+// newer driver JIT-compiles it; the PTX is embedded in the Go package.
+
+extern "C" {
+
+// Symmetric eigen-decomposition of the r×r row-major matrix a by cyclic Jacobi rotations,
+// run by one thread. On return the diagonal of a holds the eigenvalues and the columns of v
+// the eigenvectors.
+__device__ void jacobi_eig(double* a, double* v, int r)
+{
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < r; j++)
+            v[i * r + j] = (i == j) ? 1.0 : 0.0;
+    for (int sweep = 0; sweep < 64; sweep++) {
+        double off = 0.0, diag = 0.0;
+        for (int i = 0; i < r; i++) {
+            diag += a[i * r + i] * a[i * r + i];
+            for (int j = i + 1; j < r; j++)
+                off += a[i * r + j] * a[i * r + j];
+        }
+        if (off <= 1e-30 * diag || off == 0.0)
+            break;
+        for (int p = 0; p < r - 1; p++) {
+            for (int q = p + 1; q < r; q++) {
+                double apq = a[p * r + q];
+                if (apq == 0.0)
+                    continue;
+                double theta = (a[q * r + q] - a[p * r + p]) / (2.0 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0);
+                double s = t * c;
+                // A ← Jᵀ·A·J with J the rotation in the (p, q) plane; V ← V·J.
+                for (int k = 0; k < r; k++) {
+                    double akp = a[k * r + p], akq = a[k * r + q];
+                    a[k * r + p] = c * akp - s * akq;
+                    a[k * r + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < r; k++) {
+                    double apk = a[p * r + k], aqk = a[q * r + k];
+                    a[p * r + k] = c * apk - s * aqk;
+                    a[q * r + k] = s * apk + c * aqk;
+                }
+                for (int k = 0; k < r; k++) {
+                    double vkp = v[k * r + p], vkq = v[k * r + q];
+                    v[k * r + p] = c * vkp - s * vkq;
+                    v[k * r + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+}
+
+// top_triplet: one block per module of rank r. Module b is ΔW = scale[b]·A·D with A (out×r,
+// row-major, at up+upOff[b]) and D (r×in, row-major, at down+downOff[b]). Without forming
+// ΔW it computes the Gram matrices Gu = AᵀA and Gd = D·Dᵀ (r×r), H = Gd^½, the top
+// eigenpair (μ, w) of the symmetric S = H·Gu·H, and then
+//   σ = |scale|·√μ,  y = H·w,  u = A·y/‖A·y‖,  v = scale·Dᵀ·Gu·y/(‖A·y‖·σ),
+// since ΔW·ΔWᵀ·(A·y) = scale²·A·Gd·Gu·y = σ²·A·y. energy = scale²·tr(Gu·Gd) = ‖ΔW‖²_F.
+// work holds 5·r² + 2·r doubles per module.
+__global__ void top_triplet(const float* up, const float* down,
+    const long long* upOff, const long long* downOff,
+    const int* outDim, const int* inDim, const double* scale,
+    int r, int nmod, double* work,
+    double* sigma, double* energy, float* U, float* V,
+    const long long* uOff, const long long* vOff)
+{
+    int b = blockIdx.x;
+    if (b >= nmod)
+        return;
+    int tid = threadIdx.x, nt = blockDim.x;
+    int out = outDim[b], in = inDim[b];
+    const float* A = up + upOff[b];
+    const float* D = down + downOff[b];
+    double* w = work + (long long)b * (5 * r * r + 2 * r);
+    double* Gu = w;
+    double* Gd = w + r * r;
+    double* E = w + 2 * r * r;
+    double* H = w + 3 * r * r;
+    double* S = w + 4 * r * r;
+    double* y = w + 5 * r * r;
+    double* t = y + r;
+    __shared__ double sh[4];
+
+    for (int idx = tid; idx < r * r; idx += nt) {
+        int j = idx / r, k = idx % r;
+        if (k < j)
+            continue;
+        double su = 0.0, sd = 0.0;
+        for (int o = 0; o < out; o++)
+            su += (double)A[o * r + j] * (double)A[o * r + k];
+        for (int i = 0; i < in; i++)
+            sd += (double)D[(long long)j * in + i] * (double)D[(long long)k * in + i];
+        Gu[j * r + k] = su;
+        Gu[k * r + j] = su;
+        Gd[j * r + k] = sd;
+        Gd[k * r + j] = sd;
+    }
+    __syncthreads();
+    if (tid == 0) {
+        double sc = scale[b];
+        double en = 0.0;
+        for (int i = 0; i < r * r; i++) {
+            en += Gu[i] * Gd[i];
+            S[i] = Gd[i];
+        }
+        energy[b] = sc * sc * en;
+        jacobi_eig(S, E, r); // Gd = E·diag(λ)·Eᵀ
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < r; j++) {
+                double h = 0.0;
+                for (int k = 0; k < r; k++) {
+                    double lam = S[k * r + k];
+                    h += E[i * r + k] * (lam > 0.0 ? sqrt(lam) : 0.0) * E[j * r + k];
+                }
+                H[i * r + j] = h;
+            }
+        }
+        // Gd ← Gu·H, then S ← H·(Gu·H).
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++) {
+                double s = 0.0;
+                for (int k = 0; k < r; k++)
+                    s += Gu[i * r + k] * H[k * r + j];
+                Gd[i * r + j] = s;
+            }
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++) {
+                double s = 0.0;
+                for (int k = 0; k < r; k++)
+                    s += H[i * r + k] * Gd[k * r + j];
+                S[i * r + j] = s;
+            }
+        for (int i = 0; i < r; i++)
+            for (int j = i + 1; j < r; j++) {
+                double m = 0.5 * (S[i * r + j] + S[j * r + i]);
+                S[i * r + j] = m;
+                S[j * r + i] = m;
+            }
+        jacobi_eig(S, E, r);
+        int top = 0;
+        for (int k = 1; k < r; k++)
+            if (S[k * r + k] > S[top * r + top])
+                top = k;
+        double mu = S[top * r + top];
+        for (int i = 0; i < r; i++) {
+            double s = 0.0;
+            for (int k = 0; k < r; k++)
+                s += H[i * r + k] * E[k * r + top];
+            y[i] = s;
+        }
+        double n2 = 0.0;
+        for (int i = 0; i < r; i++) {
+            double s = 0.0;
+            for (int k = 0; k < r; k++)
+                s += Gu[i * r + k] * y[k];
+            t[i] = s;
+            n2 += y[i] * s;
+        }
+        double sig = fabs(sc) * (mu > 0.0 ? sqrt(mu) : 0.0);
+        double ny = n2 > 0.0 ? sqrt(n2) : 0.0;
+        sigma[b] = sig;
+        sh[0] = (ny > 0.0 && sig > 0.0) ? 1.0 / ny : 0.0;
+        sh[1] = (ny > 0.0 && sig > 0.0) ? sc / (ny * sig) : 0.0;
+    }
+    __syncthreads();
+    float* u = U + uOff[b];
+    float* v = V + vOff[b];
+    double fu = sh[0], fv = sh[1];
+    for (int o = tid; o < out; o += nt) {
+        double s = 0.0;
+        for (int k = 0; k < r; k++)
+            s += (double)A[o * r + k] * y[k];
+        u[o] = (float)(s * fu);
+    }
+    for (int i = tid; i < in; i += nt) {
+        double s = 0.0;
+        for (int k = 0; k < r; k++)
+            s += (double)D[(long long)k * in + i] * t[k];
+        v[i] = (float)(s * fv);
+    }
+}
+
+// scatter_rank1: for triplet m, writes √σ·sign·u and √σ·sign·v at dst[m] and dst[m] + len(u)
+// of the flattened vectors; sign is +1 or −1 so that u points along ref (the per-module
+// reference direction, at refOff[m] with refOff < 0 meaning none: then sign is +1).
+__global__ void scatter_rank1(const double* sigma, const float* U, const float* V,
+    const long long* uOff, const long long* vOff, const int* outDim, const int* inDim,
+    const float* ref, const long long* refOff, const long long* dst, int n, float* vec)
+{
+    int m = blockIdx.x;
+    if (m >= n)
+        return;
+    int tid = threadIdx.x, nt = blockDim.x;
+    const float* u = U + uOff[m];
+    const float* v = V + vOff[m];
+    int out = outDim[m], in = inDim[m];
+    __shared__ double part[256];
+    double s = 0.0;
+    if (refOff[m] >= 0) {
+        const float* rf = ref + refOff[m];
+        for (int o = tid; o < out; o += nt)
+            s += (double)u[o] * (double)rf[o];
+    }
+    part[tid] = s;
+    __syncthreads();
+    for (int step = nt / 2; step > 0; step >>= 1) {
+        if (tid < step)
+            part[tid] += part[tid + step];
+        __syncthreads();
+    }
+    float sign = part[0] < 0.0 ? -1.0f : 1.0f;
+    float root = (float)sqrt(sigma[m]);
+    float* d = vec + dst[m];
+    for (int o = tid; o < out; o += nt)
+        d[o] = sign * root * u[o];
+    for (int i = tid; i < in; i += nt)
+        d[out + i] = sign * root * v[i];
+}
+
+// add_f32_to_f64: acc[i] += x[i], for accumulating float32 GEMM blocks in float64.
+__global__ void add_f32_to_f64(const float* x, double* acc, long long n)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (; i < n; i += stride)
+        acc[i] += (double)x[i];
+}
+
+} // extern "C"

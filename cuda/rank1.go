@@ -1,0 +1,213 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"gorgonia.org/cu"
+)
+
+// maxBatch bounds the modules of one launch, and so the workspace (5·r² + 2·r doubles each).
+const maxBatch = 8192
+
+// TopTriplets computes out[i], the top singular triplet of in[i], for every i: modules are
+// grouped by rank and each group runs as one launch of the top_triplet kernel (one thread
+// block per module). out[i].U and out[i].V are allocated when nil or of the wrong length.
+func TopTriplets(ctx context.Context, in []Factors, out []Triplet) error {
+	if err := checkFactors(in); err != nil {
+		return err
+	}
+	if len(out) != len(in) {
+		return fmt.Errorf("cuda: %d inputs but %d outputs", len(in), len(out))
+	}
+	d, err := getDevice()
+	if err != nil {
+		return err
+	}
+	byRank := map[int][]int{}
+	for i, f := range in {
+		byRank[f.Rank] = append(byRank[f.Rank], i)
+	}
+	ranks := make([]int, 0, len(byRank))
+	for r := range byRank {
+		ranks = append(ranks, r)
+	}
+	sort.Ints(ranks)
+	for _, r := range ranks {
+		idx := byRank[r]
+		for start := 0; start < len(idx); start += maxBatch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			batch := idx[start:min(start+maxBatch, len(idx))]
+			if err := d.ctx.Do(func() error { return d.topTripletBatch(in, out, batch, r) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int) error {
+	var (
+		up, down                   []float32
+		upOff, downOff, uOff, vOff []int64
+		outDim, inDim              []int32
+		scale                      []float64
+		uLen, vLen                 int64
+	)
+	for _, i := range batch {
+		f := in[i]
+		upOff = append(upOff, int64(len(up)))
+		downOff = append(downOff, int64(len(down)))
+		up = append(up, f.Up...)
+		down = append(down, f.Down...)
+		outDim = append(outDim, int32(f.Out))
+		inDim = append(inDim, int32(f.In))
+		scale = append(scale, f.Scale)
+		uOff = append(uOff, uLen)
+		vOff = append(vOff, vLen)
+		uLen += int64(f.Out)
+		vLen += int64(f.In)
+	}
+	var b buffers
+	defer b.free()
+	n := len(batch)
+	ptrs := make([]cu.DevicePtr, 0, 16)
+	for _, up := range []func() (cu.DevicePtr, error){
+		func() (cu.DevicePtr, error) { return upload(&b, up) },
+		func() (cu.DevicePtr, error) { return upload(&b, down) },
+		func() (cu.DevicePtr, error) { return upload(&b, upOff) },
+		func() (cu.DevicePtr, error) { return upload(&b, downOff) },
+		func() (cu.DevicePtr, error) { return upload(&b, outDim) },
+		func() (cu.DevicePtr, error) { return upload(&b, inDim) },
+		func() (cu.DevicePtr, error) { return upload(&b, scale) },
+		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * int64(5*r*r+2*r) * 8) },
+		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
+		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
+		func() (cu.DevicePtr, error) { return b.alloc(uLen * 4) },
+		func() (cu.DevicePtr, error) { return b.alloc(vLen * 4) },
+		func() (cu.DevicePtr, error) { return upload(&b, uOff) },
+		func() (cu.DevicePtr, error) { return upload(&b, vOff) },
+	} {
+		p, err := up()
+		if err != nil {
+			return err
+		}
+		ptrs = append(ptrs, p)
+	}
+	dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale := ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6]
+	dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff := ptrs[7], ptrs[8], ptrs[9], ptrs[10], ptrs[11], ptrs[12], ptrs[13]
+	args := params(dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale, r, n, dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff)
+	if err := d.topTriplet.LaunchAndSync(n, 1, 1, 128, 1, 1, 0, cu.NoStream, args); err != nil {
+		return fmt.Errorf("cuda: top_triplet (rank %d, %d modules): %w", r, n, err)
+	}
+	sigma := make([]float64, n)
+	energy := make([]float64, n)
+	U := make([]float32, uLen)
+	V := make([]float32, vLen)
+	for _, e := range []error{download(sigma, dSigma), download(energy, dEnergy), download(U, dU), download(V, dV)} {
+		if e != nil {
+			return e
+		}
+	}
+	for k, i := range batch {
+		f := in[i]
+		t := &out[i]
+		t.Sigma, t.Energy = sigma[k], energy[k]
+		if len(t.U) != f.Out {
+			t.U = make([]float32, f.Out)
+		}
+		if len(t.V) != f.In {
+			t.V = make([]float32, f.In)
+		}
+		copy(t.U, U[uOff[k]:uOff[k]+int64(f.Out)])
+		copy(t.V, V[vOff[k]:vOff[k]+int64(f.In)])
+	}
+	return nil
+}
+
+// Flatten writes √σ·sign·U then √σ·sign·V of trips[i] at place[i] in n vectors of length d
+// (out is n×d, row-major, zeroed first: modules a LoRA lacks stay zero).
+func Flatten(ctx context.Context, trips []Triplet, place []Placement, n, d int, out []float32) error {
+	if len(place) != len(trips) {
+		return fmt.Errorf("cuda: %d triplets but %d placements", len(trips), len(place))
+	}
+	if len(out) != n*d {
+		return fmt.Errorf("cuda: out has %d values, want %d×%d", len(out), n, d)
+	}
+	var (
+		sigma                   []float64
+		U, V, ref               []float32
+		uOff, vOff, refOff, dst []int64
+		outDim, inDim           []int32
+	)
+	for i, t := range trips {
+		p := place[i]
+		if p.Vector < 0 || p.Vector >= n || p.Offset < 0 || p.Offset+len(t.U)+len(t.V) > d {
+			return fmt.Errorf("cuda: placement %d (vector %d, offset %d) out of range for %d vectors of %d", i, p.Vector, p.Offset, n, d)
+		}
+		if p.Ref != nil && len(p.Ref) != len(t.U) {
+			return fmt.Errorf("cuda: placement %d: reference has %d values, U has %d", i, len(p.Ref), len(t.U))
+		}
+		sigma = append(sigma, t.Sigma)
+		uOff = append(uOff, int64(len(U)))
+		vOff = append(vOff, int64(len(V)))
+		U = append(U, t.U...)
+		V = append(V, t.V...)
+		outDim = append(outDim, int32(len(t.U)))
+		inDim = append(inDim, int32(len(t.V)))
+		if p.Ref == nil {
+			refOff = append(refOff, -1)
+		} else {
+			refOff = append(refOff, int64(len(ref)))
+			ref = append(ref, p.Ref...)
+		}
+		dst = append(dst, int64(p.Vector)*int64(d)+int64(p.Offset))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dv, err := getDevice()
+	if err != nil {
+		return err
+	}
+	return dv.ctx.Do(func() error {
+		var b buffers
+		defer b.free()
+		ptrs := []cu.DevicePtr{}
+		for _, f := range []func() (cu.DevicePtr, error){
+			func() (cu.DevicePtr, error) { return upload(&b, sigma) },
+			func() (cu.DevicePtr, error) { return upload(&b, U) },
+			func() (cu.DevicePtr, error) { return upload(&b, V) },
+			func() (cu.DevicePtr, error) { return upload(&b, uOff) },
+			func() (cu.DevicePtr, error) { return upload(&b, vOff) },
+			func() (cu.DevicePtr, error) { return upload(&b, outDim) },
+			func() (cu.DevicePtr, error) { return upload(&b, inDim) },
+			func() (cu.DevicePtr, error) { return upload(&b, ref) },
+			func() (cu.DevicePtr, error) { return upload(&b, refOff) },
+			func() (cu.DevicePtr, error) { return upload(&b, dst) },
+			func() (cu.DevicePtr, error) { return b.alloc(int64(n) * int64(d) * 4) },
+		} {
+			p, err := f()
+			if err != nil {
+				return err
+			}
+			ptrs = append(ptrs, p)
+		}
+		vec := ptrs[10]
+		if err := cu.MemsetD32(vec, 0, int64(n)*int64(d)); err != nil {
+			return fmt.Errorf("cuda: clear vectors: %w", err)
+		}
+		if len(trips) > 0 {
+			args := params(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9], len(trips), vec)
+			if err := dv.scatter.LaunchAndSync(len(trips), 1, 1, 256, 1, 1, 0, cu.NoStream, args); err != nil {
+				return fmt.Errorf("cuda: scatter_rank1: %w", err)
+			}
+		}
+		return download(out, vec)
+	})
+}
