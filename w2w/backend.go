@@ -35,6 +35,8 @@ type Backend interface {
 	Gram(ctx context.Context, x []float32, n, d int, g []float64) error
 	// MulT computes out = X·Bᵀ for row-major X (n×d) and B (m×d); out is n×m row-major.
 	MulT(ctx context.Context, x []float32, n, d int, b []float32, m int, out []float64) error
+	// Combine computes out = C·X for row-major C (m×n) and X (n×d); out is m×d row-major.
+	Combine(ctx context.Context, c []float64, m int, x []float32, n, d int, out []float32) error
 }
 
 var (

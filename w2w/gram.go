@@ -126,3 +126,41 @@ func dot2x2(x0, x1, y0, y1 []float32) (a, b, c, d float64) {
 	}
 	return a + float64(s00), b + float64(s01), c + float64(s10), d + float64(s11)
 }
+
+// combineColChunk is the column chunk of [CPU.Combine]: each task owns a slice of columns of
+// the output, so tasks never write the same memory.
+const combineColChunk = 2048
+
+// Combine implements [Backend].
+func (c CPU) Combine(ctx context.Context, coef []float64, m int, x []float32, n, d int, out []float32) error {
+	if len(coef) != m*n || len(x) != n*d || len(out) != m*d {
+		return fmt.Errorf("w2w: combine: %w: coef %d values for %dx%d, x %d for %dx%d, out %d", ErrLayout, len(coef), m, n, len(x), n, d, len(out))
+	}
+	chunks := (d + combineColChunk - 1) / combineColChunk
+	return parallelFor(ctx, chunks, c.workers(), func(t int) error {
+		c0 := t * combineColChunk
+		c1 := min(c0+combineColChunk, d)
+		acc := make([]float64, c1-c0)
+		for k := 0; k < m; k++ {
+			for j := range acc {
+				acc[j] = 0
+			}
+			for i := 0; i < n; i++ {
+				a := coef[k*n+i]
+				if a == 0 {
+					continue
+				}
+				row := x[i*d+c0 : i*d+c1]
+				row = row[:len(acc)]
+				for j, v := range row {
+					acc[j] += a * float64(v)
+				}
+			}
+			dst := out[k*d+c0 : k*d+c1]
+			for j, v := range acc {
+				dst[j] = float32(v)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,577 @@
+package w2w
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// PCAMethod chooses how [BuildSpace] finds the principal components.
+type PCAMethod string
+
+// PCA methods.
+const (
+	// PCAAuto takes the Gram route when the vectors are few next to their length (n ≤ d/4 or
+	// n ≤ 2048) and the randomized route otherwise.
+	PCAAuto PCAMethod = ""
+	// PCAGram eigendecomposes the n×n Gram matrix of the centred vectors: exact, O(n²·d).
+	PCAGram PCAMethod = "gram"
+	// PCARandomized is the randomized range finder with power iterations of Halko, Martinsson
+	// and Tropp (SIAM Review 53(2), 2011, Algorithms 4.4 and 5.1): O(n·d·(m+p)·(2q+2)).
+	PCARandomized PCAMethod = "randomized"
+)
+
+// Defaults of [SpaceOptions].
+const (
+	// DefaultComponents is m when unset; weights2weights keeps the top principal components
+	// of its identity LoRAs, and 100 keeps an SD1.5-sized space of 2,000 LoRAs small.
+	DefaultComponents = 100
+	// defaultOversample is p, the extra random vectors of the randomized range finder (Halko
+	// et al. recommend 5–10).
+	defaultOversample = 10
+	// defaultPowerIterations is q of the randomized method (Halko et al. §4.5: 1–2 suffice
+	// when the spectrum decays).
+	defaultPowerIterations = 2
+	// gramAutoMaxN and gramAutoRatio decide PCAAuto: Gram when n ≤ gramAutoMaxN or
+	// n·gramAutoRatio ≤ d.
+	gramAutoMaxN  = 2048
+	gramAutoRatio = 4
+	// relEigenFloor drops components whose eigenvalue is below this fraction of the largest:
+	// they are rounding noise of a rank-deficient population.
+	relEigenFloor = 1e-10
+)
+
+// SpaceOptions configures [BuildSpace]. The zero value keeps DefaultComponents components of
+// the mean-centred vectors, chosen by PCAAuto, on the default backend.
+type SpaceOptions struct {
+	// Components is m, the number of principal components kept (at most n−1).
+	Components int
+	// Standardize divides each coordinate by its standard deviation over the population
+	// after centring, as weights2weights does before its PCA.
+	Standardize bool
+	Method      PCAMethod
+	// Oversample and PowerIterations tune PCARandomized (0 means 10 and 2).
+	Oversample      int
+	PowerIterations int
+	// Seed makes PCARandomized deterministic.
+	Seed uint64
+	// Backend runs the Gram matrices and products; nil means [DefaultBackend].
+	Backend Backend
+	// Overwrite lets BuildSpace centre (and scale) x in place instead of copying it, which
+	// halves the memory of a large population. x is not usable afterwards.
+	Overwrite bool
+	// Progress, when set, is called at the start of each stage.
+	Progress func(stage string)
+}
+
+// Space is a weights2weights space (paper §4.3): the mean (and optional per-coordinate
+// standard deviation) of a population of flattened LoRAs and its top principal components.
+type Space struct {
+	Layout *Layout
+	Mean   []float32
+	// Std is nil unless the space was standardised.
+	Std []float32
+	// Components is m×d row-major with orthonormal rows, by decreasing singular value.
+	Components []float32
+	// Singular holds the singular values of the centred (standardised) data matrix.
+	Singular []float64
+	// N is the number of vectors the space was built from.
+	N      int
+	Method PCAMethod
+}
+
+// M returns the number of components.
+func (s *Space) M() int { return len(s.Singular) }
+
+// Dim returns the length of the vectors.
+func (s *Space) Dim() int { return len(s.Mean) }
+
+func (o *SpaceOptions) progress(stage string) {
+	if o.Progress != nil {
+		o.Progress(stage)
+	}
+}
+
+// BuildSpace computes the space of n vectors x (n×d row-major, flattened under lay).
+func BuildSpace(ctx context.Context, lay *Layout, x []float32, n int, opts *SpaceOptions) (*Space, error) {
+	var o SpaceOptions
+	if opts != nil {
+		o = *opts
+	}
+	if lay == nil || n < 2 || len(x) != n*lay.Dim {
+		d := 0
+		if lay != nil {
+			d = lay.Dim
+		}
+		return nil, fmt.Errorf("w2w: space: %w: need n ≥ 2 vectors of the layout's length %d, got %d values for n=%d", ErrLayout, d, len(x), n)
+	}
+	d := lay.Dim
+	be := pickBackend(o.Backend)
+	m := o.Components
+	if m <= 0 {
+		m = DefaultComponents
+	}
+	m = min(m, n-1)
+	method := o.Method
+	if method == PCAAuto {
+		method = PCARandomized
+		if n <= gramAutoMaxN || n*gramAutoRatio <= d {
+			method = PCAGram
+		}
+	}
+	if method != PCAGram && method != PCARandomized {
+		return nil, fmt.Errorf("w2w: space: %w: unknown method %q", ErrUnsupported, method)
+	}
+	o.progress("centre")
+	xc := x
+	if !o.Overwrite {
+		xc = append([]float32(nil), x...)
+	}
+	sp := &Space{Layout: lay, N: n, Method: method}
+	sp.Mean, sp.Std = centre(xc, n, d, o.Standardize)
+	var err error
+	switch method {
+	case PCAGram:
+		err = sp.gramPCA(ctx, be, xc, n, d, m, &o)
+	default:
+		err = sp.randomizedPCA(ctx, be, xc, n, d, m, &o)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("w2w: space (%s, %s backend): %w", method, be.Name(), err)
+	}
+	return sp, nil
+}
+
+// centre subtracts the column means (float64 accumulation) and, when asked, divides by the
+// column standard deviations (n−1 denominator; constant columns keep scale 1).
+func centre(x []float32, n, d int, standardize bool) (mean, std []float32) {
+	mu := make([]float64, d)
+	for i := 0; i < n; i++ {
+		row := x[i*d : i*d+d]
+		for j, v := range row {
+			mu[j] += float64(v)
+		}
+	}
+	mean = make([]float32, d)
+	for j := range mu {
+		mu[j] /= float64(n)
+		mean[j] = float32(mu[j])
+	}
+	var ss []float64
+	if standardize {
+		ss = make([]float64, d)
+	}
+	for i := 0; i < n; i++ {
+		row := x[i*d : i*d+d]
+		for j, v := range row {
+			c := float64(v) - mu[j]
+			row[j] = float32(c)
+			if ss != nil {
+				ss[j] += c * c
+			}
+		}
+	}
+	if !standardize {
+		return mean, nil
+	}
+	std = make([]float32, d)
+	for j := range ss {
+		s := math.Sqrt(ss[j] / float64(n-1))
+		if s == 0 || math.IsNaN(s) {
+			s = 1
+		}
+		std[j] = float32(s)
+	}
+	for i := 0; i < n; i++ {
+		row := x[i*d : i*d+d]
+		for j := range row {
+			row[j] /= std[j]
+		}
+	}
+	return mean, std
+}
+
+// topEigen returns the top k eigenpairs (descending) of the symmetric n×n matrix g, dropping
+// eigenvalues below relEigenFloor of the largest.
+func topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error) {
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(n, g), true) {
+		return nil, nil, fmt.Errorf("%w: eigen decomposition of the %dx%d gram matrix did not converge", ErrUnsupported, n, n)
+	}
+	vals := es.Values(nil)
+	var vecs mat.Dense
+	es.VectorsTo(&vecs)
+	top := vals[n-1]
+	var lam []float64
+	for j := 0; j < k && j < n; j++ {
+		v := vals[n-1-j]
+		if v <= relEigenFloor*top || v <= 0 {
+			break
+		}
+		lam = append(lam, v)
+	}
+	E := mat.NewDense(n, max(len(lam), 1), nil)
+	for j := range lam {
+		for i := 0; i < n; i++ {
+			E.Set(i, j, vecs.At(i, n-1-j))
+		}
+	}
+	return lam, E, nil
+}
+
+// gramPCA: G = Xc·Xcᵀ = E Λ Eᵀ, components V_k = Xcᵀ e_k / √λ_k, singular values √λ_k.
+func (s *Space) gramPCA(ctx context.Context, be Backend, xc []float32, n, d, m int, o *SpaceOptions) error {
+	o.progress("gram")
+	g := make([]float64, n*n)
+	if err := be.Gram(ctx, xc, n, d, g); err != nil {
+		return err
+	}
+	o.progress("eigen")
+	lam, E, err := topEigen(g, n, m)
+	if err != nil {
+		return err
+	}
+	if len(lam) == 0 {
+		return fmt.Errorf("%w: the vectors do not vary", ErrLayout)
+	}
+	return s.componentsFrom(ctx, be, lam, E, xc, n, d, o)
+}
+
+// componentsFrom sets Components = diag(1/√λ)·Eᵀ·X and Singular = √λ.
+func (s *Space) componentsFrom(ctx context.Context, be Backend, lam []float64, E *mat.Dense, x []float32, n, d int, o *SpaceOptions) error {
+	o.progress("components")
+	k := len(lam)
+	coef := make([]float64, k*n)
+	s.Singular = make([]float64, k)
+	for j := 0; j < k; j++ {
+		sv := math.Sqrt(lam[j])
+		s.Singular[j] = sv
+		for i := 0; i < n; i++ {
+			coef[j*n+i] = E.At(i, j) / sv
+		}
+	}
+	s.Components = make([]float32, k*d)
+	return be.Combine(ctx, coef, k, x, n, d, s.Components)
+}
+
+// randomizedPCA follows Halko et al.: Y = Xc·Ω, q rounds of Y ← Xc·(Xcᵀ·Y) with
+// re-orthonormalisation, Q = orth(Y), B = Qᵀ·Xc, and the top components from B·Bᵀ.
+func (s *Space) randomizedPCA(ctx context.Context, be Backend, xc []float32, n, d, m int, o *SpaceOptions) error {
+	p := o.Oversample
+	if p <= 0 {
+		p = defaultOversample
+	}
+	q := o.PowerIterations
+	if q <= 0 {
+		q = defaultPowerIterations
+	}
+	l := min(m+p, n)
+	rng := rand.New(rand.NewPCG(o.Seed, 0x77327732))
+	o.progress("sketch")
+	omega := make([]float32, l*d)
+	for i := range omega {
+		omega[i] = float32(rng.NormFloat64())
+	}
+	y := make([]float64, n*l)
+	if err := be.MulT(ctx, xc, n, d, omega, l, y); err != nil {
+		return err
+	}
+	Q := orthonormalColumns(y, n, l)
+	for it := 0; it < q; it++ {
+		o.progress("power iteration " + strconv.Itoa(it+1))
+		// Z = Qᵀ·Xc (l×d), orthonormalised by rows, then Y = Xc·Zᵀ.
+		z, err := combineT(ctx, be, Q, n, l, xc, d)
+		if err != nil {
+			return err
+		}
+		zn, err := orthonormalRows(ctx, be, z, l, d)
+		if err != nil {
+			return err
+		}
+		if err := be.MulT(ctx, xc, n, d, zn, l, y); err != nil {
+			return err
+		}
+		Q = orthonormalColumns(y, n, l)
+	}
+	o.progress("project")
+	b, err := combineT(ctx, be, Q, n, l, xc, d)
+	if err != nil {
+		return err
+	}
+	bb := make([]float64, l*l)
+	if err := be.Gram(ctx, b, l, d, bb); err != nil {
+		return err
+	}
+	lam, E, err := topEigen(bb, l, m)
+	if err != nil {
+		return err
+	}
+	if len(lam) == 0 {
+		return fmt.Errorf("%w: the vectors do not vary", ErrLayout)
+	}
+	return s.componentsFrom(ctx, be, lam, E, b, l, d, o)
+}
+
+// combineT returns Qᵀ·X (l×d) for Q n×l (float64, row-major) and X n×d.
+func combineT(ctx context.Context, be Backend, Q []float64, n, l int, x []float32, d int) ([]float32, error) {
+	qt := make([]float64, l*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < l; j++ {
+			qt[j*n+i] = Q[i*l+j]
+		}
+	}
+	out := make([]float32, l*d)
+	return out, be.Combine(ctx, qt, l, x, n, d, out)
+}
+
+// orthonormalColumns returns an orthonormal basis (n×l, row-major) of the columns of y by a
+// thin QR factorisation.
+func orthonormalColumns(y []float64, n, l int) []float64 {
+	var qr mat.QR
+	qr.Factorize(mat.NewDense(n, l, append([]float64(nil), y...)))
+	var Q mat.Dense
+	qr.QTo(&Q)
+	out := make([]float64, n*l)
+	for i := 0; i < n; i++ {
+		for j := 0; j < l; j++ {
+			out[i*l+j] = Q.At(i, j)
+		}
+	}
+	return out
+}
+
+// orthonormalRows returns rows spanning the rows of z (l×d) with orthonormal rows, through
+// the eigendecomposition of z·zᵀ; rows beyond the numerical rank are zero.
+func orthonormalRows(ctx context.Context, be Backend, z []float32, l, d int) ([]float32, error) {
+	g := make([]float64, l*l)
+	if err := be.Gram(ctx, z, l, d, g); err != nil {
+		return nil, err
+	}
+	lam, E, err := topEigen(g, l, l)
+	if err != nil {
+		return nil, err
+	}
+	coef := make([]float64, l*l)
+	for j := range lam {
+		sv := math.Sqrt(lam[j])
+		for i := 0; i < l; i++ {
+			coef[j*l+i] = E.At(i, j) / sv
+		}
+	}
+	out := make([]float32, l*d)
+	return out, be.Combine(ctx, coef, l, z, l, d, out)
+}
+
+// prepare returns (x − mean)/std for n vectors, as float32 rows.
+func (s *Space) prepare(x []float32, n int) ([]float32, error) {
+	d := s.Dim()
+	if len(x) != n*d {
+		return nil, fmt.Errorf("w2w: space: %w: %d values for %d vectors of length %d", ErrLayout, len(x), n, d)
+	}
+	out := make([]float32, len(x))
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			v := x[i*d+j] - s.Mean[j]
+			if s.Std != nil {
+				v /= s.Std[j]
+			}
+			out[i*d+j] = v
+		}
+	}
+	return out, nil
+}
+
+// Project returns the m coefficients of each of n vectors (n×m row-major):
+// c_k = V_k·((x − mean)/std).
+func (s *Space) Project(ctx context.Context, x []float32, n int, be Backend) ([]float64, error) {
+	xc, err := s.prepare(x, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, n*s.M())
+	if err := pickBackend(be).MulT(ctx, xc, n, s.Dim(), s.Components, s.M(), out); err != nil {
+		return nil, fmt.Errorf("w2w: project: %w", err)
+	}
+	return out, nil
+}
+
+// BackProject maps m coefficients back to a flattened vector: mean + std⊙(Σ c_k V_k).
+func (s *Space) BackProject(coef []float64) ([]float32, error) {
+	if len(coef) != s.M() {
+		return nil, fmt.Errorf("w2w: back-project: %w: %d coefficients for %d components", ErrLayout, len(coef), s.M())
+	}
+	d := s.Dim()
+	out := s.combine(coef)
+	for j := 0; j < d; j++ {
+		if s.Std != nil {
+			out[j] *= s.Std[j]
+		}
+		out[j] += s.Mean[j]
+	}
+	return out, nil
+}
+
+// combine returns Σ c_k V_k (in standardised units).
+func (s *Space) combine(coef []float64) []float32 {
+	d := s.Dim()
+	acc := make([]float64, d)
+	for k, c := range coef {
+		if c == 0 {
+			continue
+		}
+		row := s.Components[k*d : k*d+d]
+		for j, v := range row {
+			acc[j] += c * float64(v)
+		}
+	}
+	out := make([]float32, d)
+	for j, v := range acc {
+		out[j] = float32(v)
+	}
+	return out
+}
+
+// Metadata keys and tensor names of a saved space.
+const (
+	spaceFormatKey   = "w2w.format"
+	spaceFormat      = "w2w-space/1"
+	spaceLayoutKey   = "w2w.layout"
+	spaceNKey        = "w2w.n"
+	spaceMethodKey   = "w2w.method"
+	spaceMean        = "mean"
+	spaceStd         = "std"
+	spaceComponents  = "components"
+	spaceSingular    = "singular_values"
+	spaceRefPrefix   = "sign_reference."
+	spaceFormatError = "not a w2w space file"
+)
+
+// Save writes the space (layout, sign references, mean, std, components, singular values) as
+// a safetensors file, atomically.
+func (s *Space) Save(path string) error {
+	lj, err := json.Marshal(s.Layout)
+	if err != nil {
+		return fmt.Errorf("w2w: save space %s: %w", path, err)
+	}
+	meta := map[string]string{spaceFormatKey: spaceFormat, spaceLayoutKey: string(lj), spaceNKey: strconv.Itoa(s.N), spaceMethodKey: string(s.Method)}
+	var ts []Tensor
+	add := func(name string, d DType, shape []int, v []float32) error {
+		t, err := FloatTensor(name, d, shape, v)
+		ts = append(ts, t)
+		return err
+	}
+	if err := add(spaceMean, F32, []int{s.Dim()}, s.Mean); err != nil {
+		return err
+	}
+	if s.Std != nil {
+		if err := add(spaceStd, F32, []int{s.Dim()}, s.Std); err != nil {
+			return err
+		}
+	}
+	if err := add(spaceComponents, F32, []int{s.M(), s.Dim()}, s.Components); err != nil {
+		return err
+	}
+	sv := make([]byte, 0, 8*s.M())
+	for _, v := range s.Singular {
+		sv = appendF64(sv, v)
+	}
+	ts = append(ts, Tensor{Name: spaceSingular, DType: F64, Shape: []int{s.M()}, Data: sv})
+	for _, m := range s.Layout.Modules {
+		if m.Ref != nil {
+			if err := add(spaceRefPrefix+m.Name, F32, []int{len(m.Ref)}, m.Ref); err != nil {
+				return err
+			}
+		}
+	}
+	return WriteSafetensors(path, ts, meta)
+}
+
+func appendF64(b []byte, v float64) []byte {
+	u := math.Float64bits(v)
+	for i := 0; i < 8; i++ {
+		b = append(b, byte(u>>(8*i)))
+	}
+	return b
+}
+
+// LoadSpace reads a space written by [Space.Save].
+func LoadSpace(path string) (*Space, error) {
+	f, err := OpenSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	bad := func(tensor string, format string, args ...any) error {
+		return fileErr(path, tensor, -1, ErrLayout, format, args...)
+	}
+	if f.Metadata[spaceFormatKey] != spaceFormat {
+		return nil, bad("", "%s (metadata %s=%q)", spaceFormatError, spaceFormatKey, f.Metadata[spaceFormatKey])
+	}
+	lay := &Layout{}
+	if err := json.Unmarshal([]byte(f.Metadata[spaceLayoutKey]), lay); err != nil {
+		return nil, bad("", "layout metadata: %v", err)
+	}
+	want := 0
+	for _, m := range lay.Modules {
+		want += m.Size()
+	}
+	lay.finish()
+	if lay.Dim != want || want == 0 {
+		return nil, bad("", "layout of %d coordinates is inconsistent", want)
+	}
+	s := &Space{Layout: lay}
+	s.N, _ = strconv.Atoi(f.Metadata[spaceNKey])
+	s.Method = PCAMethod(f.Metadata[spaceMethodKey])
+	if s.Mean, err = f.Float32(spaceMean); err != nil {
+		return nil, err
+	}
+	if len(s.Mean) != lay.Dim {
+		return nil, bad(spaceMean, "%d values, layout has %d", len(s.Mean), lay.Dim)
+	}
+	if _, ok := f.Info(spaceStd); ok {
+		if s.Std, err = f.Float32(spaceStd); err != nil {
+			return nil, err
+		}
+		if len(s.Std) != lay.Dim {
+			return nil, bad(spaceStd, "%d values, layout has %d", len(s.Std), lay.Dim)
+		}
+	}
+	sv, err := f.Float32(spaceSingular)
+	if err != nil {
+		return nil, err
+	}
+	s.Singular = f64(sv)
+	if raw, err := f.Raw(spaceSingular); err == nil && len(raw) == 8*len(sv) {
+		for i := range s.Singular {
+			var u uint64
+			for k := 0; k < 8; k++ {
+				u |= uint64(raw[8*i+k]) << (8 * k)
+			}
+			s.Singular[i] = math.Float64frombits(u)
+		}
+	}
+	if s.Components, err = f.Float32(spaceComponents); err != nil {
+		return nil, err
+	}
+	if len(s.Components) != len(s.Singular)*lay.Dim {
+		return nil, bad(spaceComponents, "%d values for %d components of length %d", len(s.Components), len(s.Singular), lay.Dim)
+	}
+	for i := range lay.Modules {
+		m := &lay.Modules[i]
+		if _, ok := f.Info(spaceRefPrefix + m.Name); !ok {
+			continue
+		}
+		if m.Ref, err = f.Float32(spaceRefPrefix + m.Name); err != nil {
+			return nil, err
+		}
+		if len(m.Ref) != m.Out {
+			return nil, bad(spaceRefPrefix+m.Name, "%d values, module has %d outputs", len(m.Ref), m.Out)
+		}
+	}
+	return s, nil
+}
