@@ -15,3 +15,4 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 du -sh "$dir/ImageGem-images" "$dir/ImageGem-models"
 go test -c -o /tmp/imagegem.bench.test ./imagegem
 IMAGEGEM_BENCH_RELEASE="$dir" /tmp/imagegem.bench.test -test.run '^$' -test.bench 'BenchmarkOpenStats' -test.benchtime 3x -test.benchmem
+IMAGEGEM_BENCH_RELEASE="$dir" /tmp/imagegem.bench.test -test.run '^$' -test.bench 'BenchmarkFilteredStats' -test.benchtime 3x
