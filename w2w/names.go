@@ -79,9 +79,16 @@ var (
 	cloneKey     = regexp.MustCompile(`^(unet|text_encoder):([0-9]+):(up|down)$`)
 )
 
+// w2wKeyPrefix starts the names of this package's auxiliary tensors (sign references in
+// direction files); they are never LoRA factors.
+const w2wKeyPrefix = "w2w."
+
 // classifyKey splits a tensor name into its module's source prefix, its convention and its part.
 // It returns partNone for tensors that are not LoRA tensors at all.
 func classifyKey(name string) (prefix string, conv Convention, part keyPart) {
+	if strings.HasPrefix(name, w2wKeyPrefix) {
+		return "", "", partNone
+	}
 	if m := kohyaKey.FindStringSubmatch(name); m != nil {
 		switch m[2] {
 		case "lora_down.weight":

@@ -1,0 +1,227 @@
+package w2w
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// EditOptions configures [Space.Edit]. The zero value edits the LoRA's projection onto the
+// space, as weights2weights does.
+type EditOptions struct {
+	// KeepResidual adds back the part of the LoRA outside the space, so α = 0 returns the
+	// LoRA itself rather than its projection.
+	KeepResidual bool
+	Backend      Backend
+}
+
+// Edit moves a LoRA along a direction (paper §4.3, θ_edit = θ + α·v): the LoRA is flattened
+// under the space's layout (signs oriented by its references), projected onto the space and
+// back, moved by α·v and unflattened to rank 1.
+//
+// The unit of α: v is a unit vector in the flattened rank-1 space, whose coordinates are the
+// factors √σ·u and √σ·v of every module, so α is a Euclidean length in those coordinates;
+// ‖θ‖ of a LoRA is √(Σ 2σ_k) over its modules. The paper's edit strengths 6000–7500 are in
+// weights2weights' own units (its unnormalised, standardised PCA coordinates) and do not carry
+// over; choose α relative to the spread of the population along v (for example a few standard
+// deviations of the training coefficients on Direction.Coef).
+//
+// Modules of r outside the layout are kept unchanged; modules of the layout that r lacks
+// stay absent, so the edited LoRA has exactly r's module names.
+func (s *Space) Edit(ctx context.Context, r *Reduced, v []float32, alpha float64, opts *EditOptions) (*Reduced, error) {
+	var o EditOptions
+	if opts != nil {
+		o = *opts
+	}
+	lay := s.Layout
+	if len(v) != lay.Dim {
+		return nil, fmt.Errorf("w2w: edit %s: %w: direction has %d values, layout %d", r.Path, ErrLayout, len(v), lay.Dim)
+	}
+	x := make([]float32, lay.Dim)
+	mask, err := lay.Flatten(r, x)
+	if err != nil {
+		return nil, err
+	}
+	coef, err := s.Project(ctx, x, 1, o.Backend)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := s.BackProject(coef)
+	if err != nil {
+		return nil, err
+	}
+	for j := range x {
+		base := proj[j]
+		if o.KeepResidual {
+			base = x[j]
+		}
+		x[j] = base + float32(alpha)*v[j]
+	}
+	return mergeEdited(r, lay, x, mask)
+}
+
+// EditVector moves a LoRA along v without a space: θ + α·v on its flattened vector, oriented
+// by the layout's sign references. It is [Space.Edit] with KeepResidual for callers that hold
+// only a layout and a direction (a direction file).
+func EditVector(r *Reduced, lay *Layout, v []float32, alpha float64) (*Reduced, error) {
+	if len(v) != lay.Dim {
+		return nil, fmt.Errorf("w2w: edit %s: %w: direction has %d values, layout %d", r.Path, ErrLayout, len(v), lay.Dim)
+	}
+	x := make([]float32, lay.Dim)
+	mask, err := lay.Flatten(r, x)
+	if err != nil {
+		return nil, err
+	}
+	for j := range x {
+		x[j] += float32(alpha) * v[j]
+	}
+	return mergeEdited(r, lay, x, mask)
+}
+
+// mergeEdited unflattens x and puts its modules in place of r's, keeping r's other modules.
+func mergeEdited(r *Reduced, lay *Layout, x []float32, mask []bool) (*Reduced, error) {
+	for i := range mask {
+		if !mask[i] {
+			seg := x[lay.Modules[i].Offset : lay.Modules[i].Offset+lay.Modules[i].Size()]
+			for j := range seg {
+				seg[j] = 0
+			}
+		}
+	}
+	ed, err := lay.Unflatten(x, mask)
+	if err != nil {
+		return nil, err
+	}
+	out := &Reduced{Path: r.Path, Family: r.Family, Convention: r.Convention, Metadata: r.Metadata}
+	for _, m := range r.Modules {
+		if i := lay.Find(m.Name); i >= 0 {
+			em, ok := ed.Module(m.Name)
+			if !ok {
+				continue
+			}
+			out.Modules = append(out.Modules, *em)
+			continue
+		}
+		out.Modules = append(out.Modules, m)
+	}
+	return out, nil
+}
+
+// WriteOptions configures [WriteRank1LoRA]. The zero value writes F32 factors.
+type WriteOptions struct {
+	// DType of the factors: F16, BF16, F32 (default) or F64.
+	DType DType
+	// Metadata is added to the kohya metadata (and may override it).
+	Metadata map[string]string
+	// Inputs are files the output must not overwrite (the edited LoRA, a direction file).
+	Inputs []string
+}
+
+// Kohya metadata values per family: ss_base_model_version as sd-scripts writes it and the
+// Stability AI model-spec architecture (sai_model_spec 1.0.0).
+var familyMeta = map[Family][2]string{
+	SD1:  {"sd_v1", "stable-diffusion-v1/lora"},
+	SD2:  {"sd_v2", "stable-diffusion-v2-768-v/lora"},
+	SDXL: {"sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora"},
+	Flux: {"flux1", "flux-1-dev/lora"},
+}
+
+// Rank1Tensors returns the tensors of a rank-1 LoRA: for kohya-style names
+// <name>.lora_up.weight (Out×1, or Out×1×1×1 for conv), <name>.lora_down.weight (1×In, or
+// 1×in×kh×kw) and <name>.alpha = 1, so loaders apply up·down unscaled; cloneofsimo modules
+// keep their own keys (<name>:up, <name>:down), which that format applies unscaled.
+func Rank1Tensors(r *Reduced, dt DType) ([]Tensor, error) {
+	if dt == "" {
+		dt = F32
+	}
+	var ts []Tensor
+	for i := range r.Modules {
+		m := &r.Modules[i]
+		up, down := m.Factors()
+		upShape, downShape := []int{m.Out, 1}, []int{1, m.In}
+		if m.Kernel != nil {
+			kh, kw := m.Kernel[0], m.Kernel[1]
+			upShape, downShape = []int{m.Out, 1, 1, 1}, []int{1, m.In / (kh * kw), kh, kw}
+		}
+		upKey, downKey, alphaKey := m.Name+".lora_up.weight", m.Name+".lora_down.weight", m.Name+".alpha"
+		if r.Convention == CloneOfSimo {
+			upKey, downKey, alphaKey = m.Name+":up", m.Name+":down", ""
+		}
+		t, err := FloatTensor(upKey, dt, upShape, up)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+		if t, err = FloatTensor(downKey, dt, downShape, down); err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+		if alphaKey != "" {
+			if t, err = FloatTensor(alphaKey, dt, nil, []float32{1}); err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts, nil
+}
+
+// Rank1Metadata returns kohya metadata for a rank-1 LoRA of the family.
+func Rank1Metadata(f Family) map[string]string {
+	meta := map[string]string{
+		"ss_network_dim":           "1",
+		"ss_network_alpha":         "1",
+		"ss_network_module":        "networks.lora",
+		"modelspec.sai_model_spec": "1.0.0",
+	}
+	if fm, ok := familyMeta[f]; ok {
+		meta["ss_base_model_version"] = fm[0]
+		meta["modelspec.architecture"] = fm[1]
+	}
+	return meta
+}
+
+// WriteRank1LoRA writes r as a rank-1 LoRA (kohya naming, alpha = 1, kohya metadata)
+// atomically. It refuses to overwrite any of opts.Inputs or r's own source file.
+func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
+	var o WriteOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkNotInput(path, append([]string{r.Path}, o.Inputs...)); err != nil {
+		return err
+	}
+	ts, err := Rank1Tensors(r, o.DType)
+	if err != nil {
+		return fmt.Errorf("w2w: write %s: %w", path, err)
+	}
+	meta := Rank1Metadata(r.Family)
+	meta["w2w.modules"] = strconv.Itoa(len(r.Modules))
+	for k, v := range o.Metadata {
+		meta[k] = v
+	}
+	return WriteSafetensors(path, ts, meta)
+}
+
+// checkNotInput refuses an output path that is (or links to) one of the inputs.
+func checkNotInput(out string, inputs []string) error {
+	oa, _ := filepath.Abs(out)
+	ost, oerr := os.Stat(out)
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		ia, _ := filepath.Abs(in)
+		if ia == oa {
+			return fmt.Errorf("w2w: write %s: %w", out, ErrSameFile)
+		}
+		if oerr == nil {
+			if ist, err := os.Stat(in); err == nil && os.SameFile(ost, ist) {
+				return fmt.Errorf("w2w: write %s: %w (%s)", out, ErrSameFile, in)
+			}
+		}
+	}
+	return nil
+}
