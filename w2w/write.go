@@ -31,7 +31,7 @@ func FloatTensor(name string, d DType, shape []int, values []float32) (Tensor, e
 	if err != nil {
 		return Tensor{}, fmt.Errorf("w2w: tensor %q: %w", name, err)
 	}
-	return Tensor{Name: name, DType: d, Shape: append([]int(nil), shape...), Data: b}, nil
+	return Tensor{Name: name, DType: d, Shape: append([]int{}, shape...), Data: b}, nil
 }
 
 // safetensorsAlign pads the header so the data buffer starts at a multiple of 8 bytes, as the
