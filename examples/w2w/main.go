@@ -1,0 +1,286 @@
+// Command w2w runs the weights2weights steps of the imagegem-go library on LoRA files.
+//
+//	w2w reduce -in LORA -out LORA
+//	    rank-1 reduction of one LoRA, written as a rank-1 kohya LoRA.
+//	w2w direction -loras DIR -labels CSV -components M -out FILE
+//	    builds a space over the labelled LoRAs and writes the preference direction. The CSV
+//	    has a header line "file,label" and one row per LoRA: a file name relative to DIR and
+//	    1 (preferred) or -1 (not preferred). FILE holds the direction in the module layout of
+//	    a rank-1 LoRA (<module>.lora_up.weight out×1, <module>.lora_down.weight 1×in).
+//	w2w edit -in LORA -direction FILE -alpha A -out LORA
+//	    moves a LoRA along a direction (θ + α·v) and writes it as a rank-1 kohya LoRA.
+//
+// Extra flags: reduce and edit take -dtype (F32, F16, BF16); direction takes -classifier
+// (logistic, svm, pinv), -selection (all, ff, attn_v, ff+attn_v), -standardize and -space FILE
+// (also save the space); edit takes -space FILE to project the LoRA onto a saved space first.
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/imagegem/imagegem-go/w2w"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "w2w:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  w2w reduce -in LORA -out LORA
+  w2w direction -loras DIR -labels CSV -components M -out FILE
+  w2w edit -in LORA -direction FILE -alpha A -out LORA`
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "reduce":
+		return reduceCmd(ctx, args[1:], out)
+	case "direction":
+		return directionCmd(ctx, args[1:], out)
+	case "edit":
+		return editCmd(ctx, args[1:], out)
+	}
+	return fmt.Errorf("unknown subcommand %q\n%s", args[0], usage)
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func need(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
+			return fmt.Errorf("%s: -%s is required", fs.Name(), n)
+		}
+	}
+	return nil
+}
+
+func reduceCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("reduce")
+	in := fs.String("in", "", "input LoRA (.safetensors)")
+	dst := fs.String("out", "", "output rank-1 LoRA")
+	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("reduce: %w", err)
+	}
+	if err := need(fs, "in", "out"); err != nil {
+		return err
+	}
+	l, err := w2w.LoadLoRA(*in)
+	if err != nil {
+		return err
+	}
+	red, err := w2w.Reduce(ctx, l, nil)
+	if err != nil {
+		return err
+	}
+	if err := w2w.WriteRank1LoRA(*dst, red, &w2w.WriteOptions{DType: w2w.DType(strings.ToUpper(*dtype))}); err != nil {
+		return err
+	}
+	worst, total := 0.0, 0.0
+	for i := range red.Modules {
+		d := red.Modules[i].Discarded()
+		worst = max(worst, d)
+		total += d
+	}
+	fmt.Fprintf(out, "%s\n", l.Summary())
+	fmt.Fprintf(out, "wrote %s: %d rank-1 modules; energy discarded by rank 1: mean %.4f, worst %.4f\n", *dst, len(red.Modules), total/float64(max(len(red.Modules), 1)), worst)
+	return nil
+}
+
+// readLabels reads the "file,label" CSV.
+func readLabels(path string) ([]string, []int, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer fh.Close()
+	r := csv.NewReader(fh)
+	r.FieldsPerRecord = 2
+	r.TrimLeadingSpace = true
+	rows, err := r.ReadAll()
+	if err != nil {
+		return nil, nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	if len(rows) == 0 || strings.TrimSpace(rows[0][0]) != "file" || strings.TrimSpace(rows[0][1]) != "label" {
+		return nil, nil, fmt.Errorf("labels %s: the header line must be \"file,label\"", path)
+	}
+	var files []string
+	var labels []int
+	for i, row := range rows[1:] {
+		y, err := strconv.Atoi(strings.TrimSpace(row[1]))
+		if err != nil || (y != 1 && y != -1) {
+			return nil, nil, fmt.Errorf("labels %s: line %d: label %q is not 1 or -1", path, i+2, row[1])
+		}
+		files = append(files, strings.TrimSpace(row[0]))
+		labels = append(labels, y)
+	}
+	return files, labels, nil
+}
+
+func directionCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("direction")
+	dir := fs.String("loras", "", "folder of LoRAs")
+	labelsPath := fs.String("labels", "", "CSV with header file,label")
+	m := fs.Int("components", w2w.DefaultComponents, "principal components kept")
+	dst := fs.String("out", "", "output direction file")
+	classifier := fs.String("classifier", string(w2w.Logistic), "logistic, svm or pinv")
+	selection := fs.String("selection", string(w2w.SelectAll), "all, ff, attn_v or ff+attn_v")
+	standardize := fs.Bool("standardize", false, "standardise each coordinate before the PCA")
+	spaceOut := fs.String("space", "", "also save the space to this file")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("direction: %w", err)
+	}
+	if err := need(fs, "loras", "labels", "out"); err != nil {
+		return err
+	}
+	files, labels, err := readLabels(*labelsPath)
+	if err != nil {
+		return err
+	}
+	var reds []*w2w.Reduced
+	inputs := []string{*labelsPath}
+	for _, f := range files {
+		p := filepath.Join(*dir, f)
+		inputs = append(inputs, p)
+		l, err := w2w.LoadLoRA(p)
+		if err != nil {
+			return err
+		}
+		r, err := w2w.Reduce(ctx, l, nil)
+		if err != nil {
+			return err
+		}
+		reds = append(reds, r)
+	}
+	lay, err := w2w.NewLayout(ctx, reds, &w2w.LayoutOptions{Selection: w2w.Selection(*selection)})
+	if err != nil {
+		return err
+	}
+	n := len(reds)
+	x := make([]float32, n*lay.Dim)
+	for i, r := range reds {
+		if _, err := lay.Flatten(r, x[i*lay.Dim:(i+1)*lay.Dim]); err != nil {
+			return err
+		}
+	}
+	sp, err := w2w.BuildSpace(ctx, lay, x, n, &w2w.SpaceOptions{Components: *m, Standardize: *standardize})
+	if err != nil {
+		return err
+	}
+	coef, err := sp.Project(ctx, x, n, nil)
+	if err != nil {
+		return err
+	}
+	d, err := sp.Direction(ctx, coef, n, labels, &w2w.DirectionOptions{Classifier: w2w.Classifier(*classifier)})
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"w2w.classifier": string(d.Classifier),
+		"w2w.components": strconv.Itoa(sp.M()),
+		"w2w.n":          strconv.Itoa(n),
+		"w2w.accuracy":   strconv.FormatFloat(d.Accuracy, 'f', 4, 64),
+	}
+	if err := w2w.WriteDirection(*dst, lay, d.Vector, meta, inputs); err != nil {
+		return err
+	}
+	if *spaceOut != "" {
+		if err := sp.Save(*spaceOut); err != nil {
+			return err
+		}
+	}
+	// The spread of the population along the direction, a scale for choosing α.
+	proj := make([]float64, n)
+	mean := 0.0
+	for i := 0; i < n; i++ {
+		for k, w := range d.Coef {
+			proj[i] += w * coef[i*sp.M()+k]
+		}
+		mean += proj[i]
+	}
+	mean /= float64(n)
+	sd := 0.0
+	for _, p := range proj {
+		sd += (p - mean) * (p - mean)
+	}
+	fmt.Fprintf(out, "space: %d LoRAs (%s), %d modules, %d coordinates, %d components (%s)\n", n, lay.Family, len(lay.Modules), lay.Dim, sp.M(), sp.Method)
+	fmt.Fprintf(out, "direction: %s, training accuracy %.3f, population spread along it %.4g (std)\n", d.Classifier, d.Accuracy, math.Sqrt(sd/float64(n)))
+	fmt.Fprintf(out, "wrote %s\n", *dst)
+	return nil
+}
+
+func editCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("edit")
+	in := fs.String("in", "", "input LoRA")
+	dirPath := fs.String("direction", "", "direction file from the direction subcommand")
+	alpha := fs.Float64("alpha", 0, "edit strength α (Euclidean length in the flattened rank-1 space)")
+	dst := fs.String("out", "", "output LoRA")
+	spacePath := fs.String("space", "", "saved space: project the LoRA onto it before editing")
+	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("edit: %w", err)
+	}
+	if err := need(fs, "in", "direction", "out"); err != nil {
+		return err
+	}
+	lay, v, _, err := w2w.ReadDirection(*dirPath)
+	if err != nil {
+		return err
+	}
+	l, err := w2w.LoadLoRA(*in)
+	if err != nil {
+		return err
+	}
+	red, err := w2w.Reduce(ctx, l, nil)
+	if err != nil {
+		return err
+	}
+	var ed *w2w.Reduced
+	if *spacePath != "" {
+		sp, err := w2w.LoadSpace(*spacePath)
+		if err != nil {
+			return err
+		}
+		if sp.Dim() != lay.Dim {
+			return fmt.Errorf("edit: space %s has %d coordinates, direction %s %d", *spacePath, sp.Dim(), *dirPath, lay.Dim)
+		}
+		ed, err = sp.Edit(ctx, red, v, *alpha, nil)
+		if err != nil {
+			return err
+		}
+	} else if ed, err = w2w.EditVector(red, lay, v, *alpha); err != nil {
+		return err
+	}
+	opts := &w2w.WriteOptions{
+		DType:    w2w.DType(strings.ToUpper(*dtype)),
+		Inputs:   []string{*in, *dirPath, *spacePath},
+		Metadata: map[string]string{"w2w.edit_alpha": strconv.FormatFloat(*alpha, 'g', -1, 64)},
+	}
+	if err := w2w.WriteRank1LoRA(*dst, ed, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s: %d rank-1 modules, α = %g\n", *dst, len(ed.Modules), *alpha)
+	return nil
+}
