@@ -33,10 +33,6 @@ func (o KNNOptions) k() int {
 	return o.K
 }
 
-// neighbourhood is a sparse square similarity matrix W in CSR form. For entity a, row a of
-// the "top" form lists a's k most similar entities.
-type neighbourhood = CSR
-
 // topKCosine returns, for each row a of A, its k most similar other rows b by shrunk cosine
 // dot(A_a, A_b) / (|A_a| |A_b| + shrink + 1e-6), self-similarity zero and zero similarities
 // dropped, as RecBole's ComputeSimilarity.compute_similarity. Row a of the result holds a's
@@ -169,7 +165,7 @@ func (m *ItemKNN) Score(user int, history []int32, dst []float32) error {
 	if m.byHistory != nil {
 		n = m.byHistory.Rows
 	}
-	if err := checkScoreArgs(m.Name(), m.numUsers, n, user, history, dst); err != nil {
+	if err := checkScoreArgs(m.Name(), m.numUsers, n, user, history, len(dst)); err != nil {
 		return err
 	}
 	clear(dst)
@@ -232,7 +228,7 @@ func (m *UserKNN) Score(user int, history []int32, dst []float32) error {
 	if m.R != nil {
 		users, items = m.R.Rows, m.R.Cols
 	}
-	if err := checkScoreArgs(m.Name(), users, items, user, history, dst); err != nil {
+	if err := checkScoreArgs(m.Name(), users, items, user, history, len(dst)); err != nil {
 		return err
 	}
 	clear(dst)

@@ -91,6 +91,21 @@ func rankOf(scores []float32, target int32, candidates []int32, masked map[int32
 	return r
 }
 
+// rankLast ranks the last score among all of them, ties counting against it.
+func rankLast(scores []float32) int {
+	t := scores[len(scores)-1]
+	if t != t {
+		return math.MaxInt32
+	}
+	r := 0
+	for _, v := range scores[:len(scores)-1] {
+		if v >= t {
+			r++
+		}
+	}
+	return r
+}
+
 // Evaluate ranks each evaluable user's held-out item with m and averages the metrics.
 func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics, error) {
 	if opt.Protocol == "" {
@@ -132,14 +147,25 @@ func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics,
 			}
 			target := s.Target(u, opt.Stage)
 			hist := s.History(u, opt.Stage)
-			if err := m.Score(u, hist, dst); err != nil {
-				return fmt.Errorf("recsys: evaluate user %d: %w", u, err)
-			}
 			var rank int
 			if opt.Protocol == ProtocolSampled100 {
 				cands = sampleNegatives(cands[:0], s, u, opt.Seed)
-				rank = rankOf(dst, target, cands, nil)
+				if cs, ok := m.(CandidateScorer); ok {
+					cands = append(cands, target)
+					if err := cs.ScoreCandidates(u, hist, cands, dst[:len(cands)]); err != nil {
+						return fmt.Errorf("recsys: evaluate user %d: %w", u, err)
+					}
+					rank = rankLast(dst[:len(cands)])
+				} else {
+					if err := m.Score(u, hist, dst); err != nil {
+						return fmt.Errorf("recsys: evaluate user %d: %w", u, err)
+					}
+					rank = rankOf(dst, target, cands, nil)
+				}
 			} else {
+				if err := m.Score(u, hist, dst); err != nil {
+					return fmt.Errorf("recsys: evaluate user %d: %w", u, err)
+				}
 				var masked map[int32]struct{}
 				if !m.Sequential() {
 					masked = make(map[int32]struct{}, len(hist))

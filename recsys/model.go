@@ -30,7 +30,7 @@ var (
 )
 
 // checkScoreArgs validates the common Score arguments.
-func checkScoreArgs(name string, numUsers, numItems int, user int, history []int32, dst []float32) error {
+func checkScoreArgs(name string, numUsers, numItems int, user int, history []int32, dstLen int) error {
 	if numItems == 0 {
 		return fmt.Errorf("%w (%s)", ErrNotFitted, name)
 	}
@@ -40,8 +40,8 @@ func checkScoreArgs(name string, numUsers, numItems int, user int, history []int
 	if user < -1 || user >= numUsers {
 		return fmt.Errorf("recsys: %s: user %d outside -1..%d", name, user, numUsers-1)
 	}
-	if len(dst) != numItems {
-		return fmt.Errorf("recsys: %s: score buffer has %d entries, model has %d items", name, len(dst), numItems)
+	if dstLen != numItems {
+		return fmt.Errorf("recsys: %s: score buffer has %d entries, model has %d items", name, dstLen, numItems)
 	}
 	for k, it := range history {
 		if it < 0 || int(it) >= numItems {

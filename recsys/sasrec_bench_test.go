@@ -1,0 +1,28 @@
+package recsys
+
+import (
+	"context"
+	"testing"
+
+	"github.com/imagegem/imagegem-go/internal/testdata"
+)
+
+// BenchmarkSASRecEpoch times one training epoch of SASRec with the paper's settings on the
+// SASRec "Video" (Amazon Games) data.
+func BenchmarkSASRecEpoch(b *testing.B) {
+	in, err := ReadFile(testdata.Path(b, "recsys", "sasrec_Video.txt"), FormatSASRec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := LeaveOneLast(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := NewSASRec(SASRecOptions{Epochs: 1})
+		if err := m.Fit(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
