@@ -1,0 +1,114 @@
+package hdbscan
+
+import (
+	"context"
+	"fmt"
+)
+
+// Result is a fitted clustering: the reference's labels_, probabilities_, outlier_scores_,
+// cluster_persistence_, and the trees behind them.
+type Result struct {
+	// Labels holds one cluster label per point, in input order; -1 is noise.
+	Labels []int
+	// Probabilities is the strength of each point's membership in its cluster (0 for noise).
+	Probabilities []float64
+	// OutlierScores are the GLOSH scores (NaN where the reference gives NaN, see doc.go).
+	OutlierScores []float64
+	// Persistence is the reference's cluster_persistence_, one per label.
+	Persistence []float64
+	// NumClusters is the number of labels (max label + 1).
+	NumClusters int
+	// CoreDistances holds each point's core distance.
+	CoreDistances []float64
+	// MST holds the spanning-tree edges in the order they were found.
+	MST []Edge
+	// SingleLinkage is the single-linkage tree (n-1 rows, scipy layout).
+	SingleLinkage []Merge
+	// Condensed is the condensed tree, rows in the reference's order.
+	Condensed []CondensedRow
+	// Mode is the path that computed the MST.
+	Mode Mode
+
+	model *model
+}
+
+// NumNoise counts the points labelled -1.
+func (r *Result) NumNoise() int {
+	k := 0
+	for _, l := range r.Labels {
+		if l < 0 {
+			k++
+		}
+	}
+	return k
+}
+
+// Fit clusters points (one row per point, all rows of equal length). Options' zero value
+// gives the reference's defaults. Bad input (no points, ragged rows, NaN or Inf, fewer
+// points than MinClusterSize, all points identical) gives an error wrapping ErrInput.
+func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error) {
+	p, err := resolve(opts, len(points))
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMatrix(points, p.Metric)
+	if err != nil {
+		return nil, err
+	}
+	mode := p.Mode
+	if mode == Auto {
+		switch {
+		case m.n >= ApproximateThreshold:
+			mode = Approximate
+		case m.n >= FastThreshold:
+			mode = Fast
+		default:
+			mode = Exact
+		}
+	}
+	var core []float64
+	var mst []Edge
+	switch mode {
+	case Exact:
+		dist := m.distFunc(p.Metric)
+		core, err = exactCore(ctx, m, dist, p.minSamples, p.Workers, p)
+		if err != nil {
+			return nil, fmt.Errorf("hdbscan: core distances: %w", err)
+		}
+		mst, err = exactPrim(ctx, m, dist, core, p.alpha, p)
+	case Fast:
+		core, mst, err = fastMST(ctx, m, p)
+	case Approximate:
+		core, mst, err = approxMST(ctx, m, p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hdbscan: spanning tree (%v): %w", mode, err)
+	}
+	res := finish(m.n, core, mst, p)
+	res.Mode = mode
+	res.model = newModel(m, core, res, p)
+	return res, nil
+}
+
+// finish turns core distances and a spanning tree into the full result.
+func finish(n int, core []float64, mst []Edge, p params) *Result {
+	p.progress("tree", 0, 1)
+	slt := singleLinkage(sortEdges(mst), n)
+	rows := condense(slt, n, p.MinClusterSize)
+	t := newTreeInfo(rows, n)
+	selected, stab := t.selection(p.Selection, p.AllowSingleCluster, p.Epsilon)
+	labels, _ := t.labels(selected, p.AllowSingleCluster, p.Epsilon)
+	res := &Result{
+		Labels:        labels,
+		Probabilities: t.probabilities(labels, selected),
+		OutlierScores: t.outlierScores(),
+		Persistence:   t.persistence(labels, selected, stab),
+		NumClusters:   len(selected),
+		CoreDistances: core,
+		MST:           mst,
+		SingleLinkage: slt,
+		Condensed:     rows,
+	}
+	p.progress("tree", 1, 1)
+	return res
+}

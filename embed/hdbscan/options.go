@@ -1,0 +1,228 @@
+package hdbscan
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Metric selects the distance between points.
+type Metric int
+
+const (
+	// Euclidean is sqrt(sum_k (x_k - y_k)^2), summed in coordinate order (the reference's
+	// EuclideanDistance and KD-tree rdist).
+	Euclidean Metric = iota
+	// Cosine is 1 - x·y / (|x| |y|), scikit-learn's cosine distance.
+	Cosine
+)
+
+// String returns the metric's name as the -metric flag spells it.
+func (m Metric) String() string {
+	switch m {
+	case Euclidean:
+		return "euclidean"
+	case Cosine:
+		return "cosine"
+	}
+	return fmt.Sprintf("Metric(%d)", int(m))
+}
+
+// ParseMetric returns the metric named "euclidean" or "cosine".
+func ParseMetric(s string) (Metric, error) {
+	switch s {
+	case "euclidean", "":
+		return Euclidean, nil
+	case "cosine":
+		return Cosine, nil
+	}
+	return 0, fmt.Errorf("hdbscan: unknown metric %q (want euclidean or cosine)", s)
+}
+
+// Selection is the flat-cluster extraction method.
+type Selection int
+
+const (
+	// EOM selects clusters by Excess of Mass (the reference's default "eom").
+	EOM Selection = iota
+	// Leaf selects the leaves of the condensed cluster tree ("leaf").
+	Leaf
+)
+
+// String returns "eom" or "leaf".
+func (s Selection) String() string {
+	switch s {
+	case EOM:
+		return "eom"
+	case Leaf:
+		return "leaf"
+	}
+	return fmt.Sprintf("Selection(%d)", int(s))
+}
+
+// ParseSelection returns the method named "eom" or "leaf".
+func ParseSelection(s string) (Selection, error) {
+	switch s {
+	case "eom", "":
+		return EOM, nil
+	case "leaf":
+		return Leaf, nil
+	}
+	return 0, fmt.Errorf("hdbscan: unknown cluster selection method %q (want eom or leaf)", s)
+}
+
+// Mode chooses how the minimum spanning tree is computed.
+type Mode int
+
+const (
+	// Auto is Exact below FastThreshold points, Fast up to ApproximateThreshold points and
+	// Approximate above.
+	Auto Mode = iota
+	// Exact computes every distance in float64 in coordinate order and runs the reference's
+	// Prim loop: it reproduces the reference bit for bit. O(n²·d) time, O(n) memory.
+	Exact
+	// Fast runs the same Prim loop on float32 distances computed by a vectorized kernel,
+	// in parallel, with O(n·k) memory. The MST is exact up to float32 rounding.
+	Fast
+	// Approximate builds a k-nearest-neighbour graph, takes its minimum spanning forest and
+	// joins the pieces with their shortest mutual-reachability links: much faster for
+	// n ≥ 100,000, with labels close to the exact ones.
+	Approximate
+)
+
+// String returns the mode's name.
+func (m Mode) String() string {
+	switch m {
+	case Auto:
+		return "auto"
+	case Exact:
+		return "exact"
+	case Fast:
+		return "fast"
+	case Approximate:
+		return "approximate"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Defaults.
+const (
+	// DefaultMinClusterSize is the reference's default min_cluster_size (hdbscan_.py).
+	DefaultMinClusterSize = 5
+	// FastThreshold is the number of points from which Auto leaves the exact float64 path.
+	FastThreshold = 5000
+	// ApproximateThreshold is the number of points from which Auto takes the approximate
+	// kNN-graph path (the n ≥ 100,000).
+	ApproximateThreshold = 100000
+	// DefaultApproxNeighbors is the kNN-graph degree of the approximate path when
+	// Options.ApproxNeighbors is zero; it is raised to 2·min_samples when that is larger.
+	DefaultApproxNeighbors = 32
+)
+
+// Progress reports the advance of a long stage: stage names are "core", "mst", "tree";
+// done counts up to total.
+type Progress func(stage string, done, total int)
+
+// Options are the HDBSCAN parameters. The zero value means the reference's defaults:
+// min_cluster_size 5, min_samples = min_cluster_size, eom, epsilon 0, alpha 1, no single
+// cluster, Euclidean.
+type Options struct {
+	// MinClusterSize is the smallest group that counts as a cluster (>= 2; 0 = 5).
+	MinClusterSize int
+	// MinSamples is the neighbourhood size of the core distance (0 = MinClusterSize). By
+	// default the point itself is not counted, as in the reference; see SelfInclusive.
+	MinSamples int
+	// SelfInclusive counts the point itself among its MinSamples neighbours, as
+	// scikit-learn's sklearn.cluster.HDBSCAN and the original HDBSCAN* do: MinSamples m
+	// then equals the reference's m-1.
+	SelfInclusive bool
+	// Selection is EOM (default) or Leaf.
+	Selection Selection
+	// Epsilon is cluster_selection_epsilon: clusters born below this distance are merged
+	// into their ancestor born above it.
+	Epsilon float64
+	// Alpha divides pairwise distances in the mutual reachability (0 = 1).
+	Alpha float64
+	// AllowSingleCluster lets EOM select the root.
+	AllowSingleCluster bool
+	// Metric is Euclidean (default) or Cosine.
+	Metric Metric
+	// Mode is Auto (default), Exact, Fast or Approximate.
+	Mode Mode
+	// Workers bounds the goroutines of the fast and approximate paths (0 = GOMAXPROCS).
+	Workers int
+	// ApproxNeighbors is the kNN-graph degree of the approximate path (0 = default).
+	ApproxNeighbors int
+	// Progress, when set, is called as stages advance.
+	Progress Progress
+}
+
+// params are validated options with defaults filled in.
+type params struct {
+	Options
+	minSamples int // reference convention (self excluded), clamped to n-1, >= 1
+	alpha      float64
+}
+
+// ErrInput marks every error caused by the caller's data or options.
+var ErrInput = errors.New("invalid input")
+
+func resolve(o Options, n int) (params, error) {
+	p := params{Options: o}
+	if p.MinClusterSize == 0 {
+		p.MinClusterSize = DefaultMinClusterSize
+	}
+	if p.MinClusterSize < 2 {
+		return p, fmt.Errorf("hdbscan: min cluster size %d: %w: must be at least 2", o.MinClusterSize, ErrInput)
+	}
+	if p.MinSamples < 0 {
+		return p, fmt.Errorf("hdbscan: min samples %d: %w: must not be negative", o.MinSamples, ErrInput)
+	}
+	if n < p.MinClusterSize {
+		return p, fmt.Errorf("hdbscan: %d points: %w: fewer than min cluster size %d", n, ErrInput, p.MinClusterSize)
+	}
+	ms := p.MinSamples
+	if ms == 0 {
+		ms = p.MinClusterSize
+	}
+	if p.SelfInclusive {
+		ms--
+	}
+	// hdbscan_.py hdbscan(): min_samples = min(n-1, min_samples); 0 -> 1.
+	if ms > n-1 {
+		ms = n - 1
+	}
+	if ms < 1 {
+		ms = 1
+	}
+	p.minSamples = ms
+	p.alpha = o.Alpha
+	if p.alpha == 0 {
+		p.alpha = 1
+	}
+	if p.alpha < 0 || math.IsNaN(p.alpha) || math.IsInf(p.alpha, 0) {
+		return p, fmt.Errorf("hdbscan: alpha %v: %w: must be positive and finite", o.Alpha, ErrInput)
+	}
+	if o.Epsilon < 0 || math.IsNaN(o.Epsilon) || math.IsInf(o.Epsilon, 0) {
+		return p, fmt.Errorf("hdbscan: epsilon %v: %w: must be non-negative and finite", o.Epsilon, ErrInput)
+	}
+	if o.Selection != EOM && o.Selection != Leaf {
+		return p, fmt.Errorf("hdbscan: selection %v: %w", o.Selection, ErrInput)
+	}
+	if o.Metric != Euclidean && o.Metric != Cosine {
+		return p, fmt.Errorf("hdbscan: metric %v: %w", o.Metric, ErrInput)
+	}
+	if o.Mode < Auto || o.Mode > Approximate {
+		return p, fmt.Errorf("hdbscan: mode %v: %w", o.Mode, ErrInput)
+	}
+	if o.Workers < 0 || o.ApproxNeighbors < 0 {
+		return p, fmt.Errorf("hdbscan: workers %d, approx neighbors %d: %w: must not be negative", o.Workers, o.ApproxNeighbors, ErrInput)
+	}
+	return p, nil
+}
+
+func (p params) progress(stage string, done, total int) {
+	if p.Progress != nil {
+		p.Progress(stage, done, total)
+	}
+}
