@@ -1,0 +1,264 @@
+package recsys
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// Item2Vec defaults (Barkan & Koenigstein 2016, which follows word2vec's skip-gram with
+// negative sampling: unigram^0.75 noise, linearly decaying learning rate from 0.025).
+const (
+	DefaultItem2VecDim       = 64
+	DefaultItem2VecNegatives = 5
+	DefaultItem2VecEpochs    = 10
+	DefaultItem2VecLR        = 0.025
+	// DefaultItem2VecMaxPairs bounds the context items drawn per item of a user's set; the
+	// set is the window, so long histories are sampled rather than fully paired.
+	DefaultItem2VecMaxPairs = 10
+	// item2vecNoisePower is word2vec's exponent on unigram counts for the noise distribution.
+	item2vecNoisePower = 0.75
+	// item2vecRoundUsers is the number of users each worker processes between the
+	// deterministic merges of its updates.
+	item2vecRoundUsers = 64
+)
+
+// Item2VecOptions configure Item2Vec. The zero value means the defaults above.
+type Item2VecOptions struct {
+	Dim, Negatives, Epochs, MaxPairs int
+	LR                               float64
+	Seed                             uint64
+	Workers                          int
+}
+
+// Item2Vec learns item vectors with skip-gram and negative sampling over each user's item
+// set (every other item of the set is a context); a user is scored by the sum of cosine
+// similarities between a candidate and the history items.
+type Item2Vec struct {
+	Options  Item2VecOptions
+	in, out  []float32
+	unit     []float32 // in, rows normalised, for scoring
+	numItems int
+	numUsers int
+}
+
+// NewItem2Vec returns an unfitted Item2Vec.
+func NewItem2Vec(opt Item2VecOptions) *Item2Vec { return &Item2Vec{Options: opt} }
+
+// Name implements Model.
+func (m *Item2Vec) Name() string { return "item2vec" }
+
+// Sequential implements Model.
+func (m *Item2Vec) Sequential() bool { return false }
+
+func (o Item2VecOptions) withDefaults() Item2VecOptions {
+	if o.Dim <= 0 {
+		o.Dim = DefaultItem2VecDim
+	}
+	if o.Negatives <= 0 {
+		o.Negatives = DefaultItem2VecNegatives
+	}
+	if o.Epochs <= 0 {
+		o.Epochs = DefaultItem2VecEpochs
+	}
+	if o.MaxPairs <= 0 {
+		o.MaxPairs = DefaultItem2VecMaxPairs
+	}
+	if o.LR <= 0 {
+		o.LR = DefaultItem2VecLR
+	}
+	return o
+}
+
+// Fit implements Model. Workers process disjoint users against the same weights and their
+// updates are added in worker order after every round, so training is deterministic for a
+// given Seed and Workers.
+func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
+	if err := checkSplit(m.Name(), s); err != nil {
+		return err
+	}
+	o := m.Options.withDefaults()
+	n, d := s.NumItems, o.Dim
+	rng := rand.New(rand.NewPCG(o.Seed, 2))
+	m.in, m.out = make([]float32, n*d), make([]float32, n*d)
+	for i := range m.in {
+		m.in[i] = (rng.Float32() - 0.5) / float32(d)
+	}
+	noise := newAliasTable(s.Train, n)
+	var users []int
+	for u, seq := range s.Train {
+		if len(seq) >= 2 {
+			users = append(users, u)
+		}
+	}
+	if len(users) == 0 {
+		return fmt.Errorf("recsys: item2vec: no user has two training items")
+	}
+	workers := workerCount(o.Workers, len(users))
+	deltas := make([]map[int32][]float32, workers)
+	totalRounds := o.Epochs * ((len(users) + workers*item2vecRoundUsers - 1) / (workers * item2vecRoundUsers))
+	round := 0
+	for epoch := 0; epoch < o.Epochs; epoch++ {
+		rng.Shuffle(len(users), func(a, b int) { users[a], users[b] = users[b], users[a] })
+		for lo := 0; lo < len(users); lo += workers * item2vecRoundUsers {
+			hi := min(len(users), lo+workers*item2vecRoundUsers)
+			lr := float32(o.LR * math.Max(1e-4, 1-float64(round)/float64(totalRounds)))
+			round++
+			seed := rng.Uint64()
+			err := parallelChunks(ctx, hi-lo, workers, func(w, a, b int) error {
+				deltas[w] = m.trainUsers(s, users[lo+a:lo+b], o, lr, noise, rand.New(rand.NewPCG(seed, uint64(w))))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, dm := range deltas {
+				keys := make([]int32, 0, len(dm))
+				for k := range dm {
+					keys = append(keys, k)
+				}
+				sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+				for _, k := range keys {
+					tbl, row := m.in, int(k)
+					if k < 0 {
+						tbl, row = m.out, int(-k-1)
+					}
+					axpy32(1, dm[k], tbl[row*d:row*d+d])
+				}
+			}
+		}
+	}
+	m.numItems, m.numUsers = n, s.NumUsers()
+	m.unit = make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		v := m.in[i*d : i*d+d]
+		nv := float32(math.Sqrt(float64(dot32(v, v))))
+		if nv > 0 {
+			for j, x := range v {
+				m.unit[i*d+j] = x / nv
+			}
+		}
+	}
+	return nil
+}
+
+// trainUsers runs SGNS over the users' item sets and returns the updates, keyed by input row
+// i (≥ 0) or output row -(i+1).
+func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float32, noise *aliasTable, rng *rand.Rand) map[int32][]float32 {
+	d := o.Dim
+	delta := map[int32][]float32{}
+	get := func(k int32) []float32 {
+		v, ok := delta[k]
+		if !ok {
+			v = make([]float32, d)
+			delta[k] = v
+		}
+		return v
+	}
+	grad := make([]float32, d)
+	for _, u := range users {
+		set := s.Train[u]
+		for _, target := range set {
+			pairs := min(o.MaxPairs, len(set)-1)
+			for p := 0; p < pairs; p++ {
+				ctxItem := set[rng.IntN(len(set))]
+				if ctxItem == target {
+					continue
+				}
+				vin := m.in[int(target)*d:][:d]
+				clear(grad)
+				for k := 0; k <= o.Negatives; k++ {
+					out, label := ctxItem, float32(1)
+					if k > 0 {
+						out, label = noise.draw(rng), 0
+						if out == ctxItem {
+							continue
+						}
+					}
+					vout := m.out[int(out)*d:][:d]
+					gr := (label - sigmoid(dot32(vin, vout))) * lr
+					axpy32(gr, vout, grad)
+					axpy32(gr, vin, get(-out-1))
+				}
+				axpy32(1, grad, get(target))
+			}
+		}
+	}
+	return delta
+}
+
+// Score implements Model.
+func (m *Item2Vec) Score(user int, history []int32, dst []float32) error {
+	if err := checkScoreArgs(m.Name(), m.numUsers, m.numItems, user, history, len(dst)); err != nil {
+		return err
+	}
+	d := m.Options.withDefaults().Dim
+	q := make([]float32, d)
+	for _, it := range history {
+		axpy32(1, m.unit[int(it)*d:][:d], q)
+	}
+	gemm(false, true, 1, m.numItems, d, 1, q, m.unit, 0, dst)
+	return nil
+}
+
+// aliasTable draws items from the unigram^0.75 distribution of the training counts in O(1)
+// (Walker's alias method).
+type aliasTable struct {
+	prob  []float32
+	alias []int32
+}
+
+func newAliasTable(seqs [][]int32, n int) *aliasTable {
+	w := make([]float64, n)
+	for _, s := range seqs {
+		for _, it := range s {
+			w[it]++
+		}
+	}
+	var total float64
+	for i, c := range w {
+		w[i] = math.Pow(c, item2vecNoisePower)
+		total += w[i]
+	}
+	t := &aliasTable{prob: make([]float32, n), alias: make([]int32, n)}
+	if total == 0 {
+		for i := range w {
+			w[i] = 1
+		}
+		total = float64(n)
+	}
+	var small, large []int32
+	scaled := make([]float64, n)
+	for i, c := range w {
+		scaled[i] = c * float64(n) / total
+		if scaled[i] < 1 {
+			small = append(small, int32(i))
+		} else {
+			large = append(large, int32(i))
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		t.prob[s], t.alias[s] = float32(scaled[s]), l
+		scaled[l] -= 1 - scaled[s]
+		if scaled[l] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, l)
+		}
+	}
+	for _, i := range append(small, large...) {
+		t.prob[i], t.alias[i] = 1, i
+	}
+	return t
+}
+
+func (t *aliasTable) draw(rng *rand.Rand) int32 {
+	i := rng.IntN(len(t.prob))
+	if rng.Float32() < t.prob[i] {
+		return int32(i)
+	}
+	return t.alias[i]
+}
