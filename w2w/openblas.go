@@ -1,0 +1,107 @@
+//go:build openblas && cgo
+
+package w2w
+
+// #cgo LDFLAGS: -lopenblas
+// #include <cblas.h>
+import "C"
+
+import (
+	"context"
+	"fmt"
+)
+
+// OpenBLAS is the CPU backend with its Gram matrices and products on OpenBLAS's float32
+// kernels (cblas_ssyrk, cblas_sgemm), built with the openblas tag (Debian: libopenblas-dev).
+// The rank-1 reduction stays on [CPU]. Building with the tag makes it the default backend.
+type OpenBLAS struct {
+	CPU
+}
+
+func init() { SetDefaultBackend(OpenBLAS{}) }
+
+// openblasColChunk is the column block of [OpenBLAS.Gram]: each block's float32 Gram matrix
+// is added into the float64 result, so rounding grows with the block, not with d.
+const openblasColChunk = 32768
+
+// Name implements [Backend].
+func (OpenBLAS) Name() string { return "cpu+openblas" }
+
+// Gram implements [Backend].
+func (OpenBLAS) Gram(ctx context.Context, x []float32, n, d int, g []float64) error {
+	if len(x) != n*d || len(g) != n*n {
+		return fmt.Errorf("w2w: gram: %w: x has %d values for %dx%d, g %d for %dx%d", ErrLayout, len(x), n, d, len(g), n, n)
+	}
+	for i := range g {
+		g[i] = 0
+	}
+	if n == 0 || d == 0 {
+		return nil
+	}
+	tmp := make([]float32, n*n)
+	for c0 := 0; c0 < d; c0 += openblasColChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := min(openblasColChunk, d-c0)
+		C.cblas_ssyrk(C.CblasRowMajor, C.CblasLower, C.CblasNoTrans, C.blasint(n), C.blasint(k),
+			1, (*C.float)(&x[c0]), C.blasint(d), 0, (*C.float)(&tmp[0]), C.blasint(n))
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				g[i*n+j] += float64(tmp[i*n+j])
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			g[i*n+j] = g[j*n+i]
+		}
+	}
+	return nil
+}
+
+// MulT implements [Backend].
+func (OpenBLAS) MulT(ctx context.Context, x []float32, n, d int, b []float32, m int, out []float64) error {
+	if len(x) != n*d || len(b) != m*d || len(out) != n*m {
+		return fmt.Errorf("w2w: mult: %w: x %d values for %dx%d, b %d for %dx%d, out %d", ErrLayout, len(x), n, d, len(b), m, d, len(out))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n == 0 || m == 0 || d == 0 {
+		for i := range out {
+			out[i] = 0
+		}
+		return nil
+	}
+	tmp := make([]float32, n*m)
+	C.cblas_sgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasTrans, C.blasint(n), C.blasint(m), C.blasint(d),
+		1, (*C.float)(&x[0]), C.blasint(d), (*C.float)(&b[0]), C.blasint(d), 0, (*C.float)(&tmp[0]), C.blasint(m))
+	for i, v := range tmp {
+		out[i] = float64(v)
+	}
+	return nil
+}
+
+// Combine implements [Backend].
+func (OpenBLAS) Combine(ctx context.Context, coef []float64, m int, x []float32, n, d int, out []float32) error {
+	if len(coef) != m*n || len(x) != n*d || len(out) != m*d {
+		return fmt.Errorf("w2w: combine: %w: coef %d values for %dx%d, x %d for %dx%d, out %d", ErrLayout, len(coef), m, n, len(x), n, d, len(out))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m == 0 || n == 0 || d == 0 {
+		for i := range out {
+			out[i] = 0
+		}
+		return nil
+	}
+	c32 := make([]float32, len(coef))
+	for i, v := range coef {
+		c32[i] = float32(v)
+	}
+	C.cblas_sgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasNoTrans, C.blasint(m), C.blasint(d), C.blasint(n),
+		1, (*C.float)(&c32[0]), C.blasint(n), (*C.float)(&x[0]), C.blasint(d), 0, (*C.float)(&out[0]), C.blasint(d))
+	return nil
+}
