@@ -1,7 +1,11 @@
 package recsys_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/imagegem/imagegem-go/recsys"
 	"github.com/imagegem/imagegem-go/recsys/recsystest"
@@ -42,4 +46,30 @@ func plantedVectors() []float32 {
 		v[i*recsystest.Clusters+(i*7)%recsystest.Clusters] += 0.3
 	}
 	return v
+}
+
+// TestOneUserDataset: a data set with a single user either trains and evaluates or is
+// refused with an error; nothing panics.
+func TestOneUserDataset(t *testing.T) {
+	in, err := recsys.NewInteractions([][]int32{{0, 1, 2, 3, 4}}, 6)
+	require.NoError(t, err)
+	s, err := recsys.LeaveOneLast(in)
+	require.NoError(t, err)
+	for _, m := range []recsys.Model{
+		recsys.NewItemKNN(recsys.KNNOptions{}),
+		recsys.NewUserKNN(recsys.KNNOptions{}),
+		recsys.NewItem2Vec(recsys.Item2VecOptions{Dim: 4, Epochs: 1}),
+		recsys.NewTwoTower(recsys.TwoTowerOptions{Dim: 4, Epochs: 1}),
+		recsys.NewSASRec(recsys.SASRecOptions{Hidden: 4, Epochs: 1}),
+	} {
+		if err := m.Fit(context.Background(), s); err != nil {
+			assert.Contains(t, err.Error(), "recsys: ", m.Name())
+			continue
+		}
+		for _, p := range []recsys.Protocol{recsys.ProtocolFull, recsys.ProtocolSampled100} {
+			met, err := recsys.Evaluate(context.Background(), m, s, recsys.EvalOptions{Protocol: p})
+			require.NoError(t, err, m.Name())
+			assert.Equal(t, 1, met.Users)
+		}
+	}
 }

@@ -131,16 +131,7 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 		}
 	}
 	m.numItems, m.numUsers = n, s.NumUsers()
-	m.unit = make([]float32, n*d)
-	for i := 0; i < n; i++ {
-		v := m.in[i*d : i*d+d]
-		nv := float32(math.Sqrt(float64(dot32(v, v))))
-		if nv > 0 {
-			for j, x := range v {
-				m.unit[i*d+j] = x / nv
-			}
-		}
-	}
+	m.unit = unitRows(m.in, n, d)
 	return nil
 }
 
@@ -261,4 +252,13 @@ func (t *aliasTable) draw(rng *rand.Rand) int32 {
 		return int32(i)
 	}
 	return t.alias[i]
+}
+
+// unitRows returns a copy of the n×d matrix v with every row scaled to unit length.
+func unitRows(v []float32, n, d int) []float32 {
+	u := append([]float32(nil), v...)
+	for i := 0; i < n; i++ {
+		normalize32(u[i*d : i*d+d])
+	}
+	return u
 }
