@@ -68,10 +68,46 @@ func (c CPU) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) 
 		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
 	}
 	return parallelFor(ctx, len(in), c.workers(), func(i int) error {
-		t, err := topTriplet(in[i])
+		t, err := topTriplet(in[i], goKernels)
 		out[i] = t
 		return err
 	})
+}
+
+// tripletKernels are the O((m+n)·r²) and O((m+n)·r) steps of [topTriplet]; an accelerated
+// backend swaps in its own. matVec computes A·x (trans false) or Aᵀ·x for the row-major
+// rows×cols matrix a.
+type tripletKernels struct {
+	gramCols func(a []float32, m, r int) []float64
+	gramRows func(b []float32, r, n int) []float64
+	matVec   func(a []float32, rows, cols int, x []float64, trans bool) []float64
+}
+
+var goKernels = tripletKernels{gramCols: gramOfColumns, gramRows: gramOfRows, matVec: matVec64}
+
+// matVec64 computes A·x or Aᵀ·x in float64.
+func matVec64(a []float32, rows, cols int, x []float64, trans bool) []float64 {
+	if trans {
+		y := make([]float64, cols)
+		for i := 0; i < rows; i++ {
+			xi := x[i]
+			row := a[i*cols : i*cols+cols]
+			for j, v := range row {
+				y[j] += xi * float64(v)
+			}
+		}
+		return y
+	}
+	y := make([]float64, rows)
+	for i := 0; i < rows; i++ {
+		row := a[i*cols : i*cols+cols]
+		s := 0.0
+		for j, v := range row {
+			s += float64(v) * x[j]
+		}
+		y[i] = s
+	}
+	return y
 }
 
 // topTriplet computes the top singular triplet of s·A·B (A m×r, B r×n) from G_A = AᵀA and
@@ -79,13 +115,13 @@ func (c CPU) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) 
 // orthonormal columns (likewise Bᵀ = Q_B R_B), so s·A·B = s·Q_A (R_A R_Bᵀ) Q_Bᵀ and the
 // problem shrinks to the SVD of the r×r matrix R_A R_Bᵀ. The right vector is mapped back as
 // v = Bᵀ V_B Λ_B^-½ w₁, and u = A·B·v/‖A·B·v‖, which makes u and σ exact for that v.
-func topTriplet(sf ScaledFactor) (Triplet, error) {
+func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 	m, n, r := sf.Rows, sf.Cols, sf.Rank
 	if r <= 0 || m <= 0 || n <= 0 || len(sf.A) != m*r || len(sf.B) != r*n {
 		return Triplet{}, fmt.Errorf("w2w: factor %dx%d·%dx%d: %w", m, r, r, n, ErrShapeMismatch)
 	}
-	ga := gramOfColumns(sf.A, m, r)
-	gb := gramOfRows(sf.B, r, n)
+	ga := k.gramCols(sf.A, m, r)
+	gb := k.gramRows(sf.B, r, n)
 	energy := 0.0
 	for i := range ga {
 		energy += ga[i] * gb[i]
@@ -137,35 +173,11 @@ func topTriplet(sf ScaledFactor) (Triplet, error) {
 		}
 		y[i] = s
 	}
-	// v = Bᵀ·y, normalised.
-	v := make([]float64, n)
-	for k := 0; k < r; k++ {
-		yk := y[k]
-		row := sf.B[k*n : k*n+n]
-		for j, b := range row {
-			v[j] += yk * float64(b)
-		}
-	}
+	// v = Bᵀ·y, normalised; w = B·v; z = A·w.
+	v := k.matVec(sf.B, r, n, y, true)
 	normalize(v)
-	// w = B·v; z = A·w; σ = |s|·‖z‖; u = sign(s)·z/‖z‖.
-	w := make([]float64, r)
-	for k := 0; k < r; k++ {
-		row := sf.B[k*n : k*n+n]
-		s := 0.0
-		for j, b := range row {
-			s += float64(b) * v[j]
-		}
-		w[k] = s
-	}
-	z := make([]float64, m)
-	for i := 0; i < m; i++ {
-		row := sf.A[i*r : i*r+r]
-		s := 0.0
-		for k, a := range row {
-			s += float64(a) * w[k]
-		}
-		z[i] = s
-	}
+	w := k.matVec(sf.B, r, n, v, false)
+	z := k.matVec(sf.A, m, r, w, false)
 	nz := normalize(z)
 	t.Sigma = math.Abs(sf.Scale) * nz
 	if sf.Scale < 0 {

@@ -3,7 +3,6 @@ package w2w
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -191,15 +190,16 @@ func ParseLoRAFile(f *File) (*LoRA, error) {
 // readFinite decodes a float tensor and rejects NaN and Inf values, naming the offset of the
 // first bad one.
 func readFinite(f *File, name string) ([]float32, TensorInfo, error) {
-	t, _ := f.Info(name)
-	v, err := f.Float32(name)
-	if err != nil {
-		return nil, t, err
+	t, ok := f.Info(name)
+	if !ok {
+		return nil, t, fmt.Errorf("w2w: %s: tensor %q: %w", f.displayPath(), name, ErrMissingFactor)
 	}
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, t, fileErr(f.Path, name, f.FileOffset(t)+int64(i*t.DType.Size()), ErrNonFinite, "element %d is %v", i, x)
-		}
+	if !t.DType.Float() {
+		return nil, t, fileErr(f.Path, name, f.FileOffset(t), dtypeErr(t.DType), "")
+	}
+	v := make([]float32, t.Elements())
+	if i := decodeFinite(t.DType, f.data[t.Begin:t.End], v); i >= 0 {
+		return nil, t, fileErr(f.Path, name, f.FileOffset(t)+int64(i*t.DType.Size()), ErrNonFinite, "element %d is %v", i, v[i])
 	}
 	return v, t, nil
 }

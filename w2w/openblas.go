@@ -12,8 +12,10 @@ import (
 )
 
 // OpenBLAS is the CPU backend with its Gram matrices and products on OpenBLAS's float32
-// kernels (cblas_ssyrk, cblas_sgemm), built with the openblas tag (Debian: libopenblas-dev).
-// The rank-1 reduction stays on [CPU]. Building with the tag makes it the default backend.
+// kernels (cblas_ssyrk, cblas_sgemm, cblas_sgemv), built with the openblas tag (Debian:
+// libopenblas-dev). The rank-1 reduction runs the same algorithm as [CPU] with the factor
+// Gram matrices and matrix-vector products on OpenBLAS. Building with the tag makes it the
+// default backend.
 type OpenBLAS struct {
 	CPU
 }
@@ -26,6 +28,68 @@ const openblasColChunk = 32768
 
 // Name implements [Backend].
 func (OpenBLAS) Name() string { return "cpu+openblas" }
+
+var blasKernels = tripletKernels{gramCols: blasGramCols, gramRows: blasGramRows, matVec: blasMatVec}
+
+// TopTriplets implements [Backend]. OpenBLAS threads each call, so modules run one at a time.
+func (OpenBLAS) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
+	if len(out) != len(in) {
+		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
+	}
+	return parallelFor(ctx, len(in), 1, func(i int) error {
+		t, err := topTriplet(in[i], blasKernels)
+		out[i] = t
+		return err
+	})
+}
+
+// syrkTo64 widens the upper triangle of a float32 r×r ssyrk result to a full float64 matrix.
+func syrkTo64(tmp []float32, r int) []float64 {
+	g := make([]float64, r*r)
+	for i := 0; i < r; i++ {
+		for j := i; j < r; j++ {
+			g[i*r+j] = float64(tmp[i*r+j])
+			g[j*r+i] = g[i*r+j]
+		}
+	}
+	return g
+}
+
+// blasGramCols returns AᵀA for row-major A (m×r).
+func blasGramCols(a []float32, m, r int) []float64 {
+	tmp := make([]float32, r*r)
+	C.cblas_ssyrk(C.CblasRowMajor, C.CblasUpper, C.CblasTrans, C.blasint(r), C.blasint(m),
+		1, (*C.float)(&a[0]), C.blasint(r), 0, (*C.float)(&tmp[0]), C.blasint(r))
+	return syrkTo64(tmp, r)
+}
+
+// blasGramRows returns B·Bᵀ for row-major B (r×n).
+func blasGramRows(b []float32, r, n int) []float64 {
+	tmp := make([]float32, r*r)
+	C.cblas_ssyrk(C.CblasRowMajor, C.CblasUpper, C.CblasNoTrans, C.blasint(r), C.blasint(n),
+		1, (*C.float)(&b[0]), C.blasint(n), 0, (*C.float)(&tmp[0]), C.blasint(r))
+	return syrkTo64(tmp, r)
+}
+
+// blasMatVec computes A·x or Aᵀ·x with cblas_sgemv.
+func blasMatVec(a []float32, rows, cols int, x []float64, trans bool) []float64 {
+	nOut, tr := rows, C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans)
+	if trans {
+		nOut, tr = cols, C.CblasTrans
+	}
+	x32 := make([]float32, len(x))
+	for i, v := range x {
+		x32[i] = float32(v)
+	}
+	y32 := make([]float32, nOut)
+	C.cblas_sgemv(C.CblasRowMajor, tr, C.blasint(rows), C.blasint(cols), 1, (*C.float)(&a[0]), C.blasint(cols),
+		(*C.float)(&x32[0]), 1, 0, (*C.float)(&y32[0]), 1)
+	y := make([]float64, nOut)
+	for i, v := range y32 {
+		y[i] = float64(v)
+	}
+	return y
+}
 
 // Gram implements [Backend].
 func (OpenBLAS) Gram(ctx context.Context, x []float32, n, d int, g []float64) error {

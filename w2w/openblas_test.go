@@ -35,6 +35,20 @@ func TestOpenBLASParity(t *testing.T) {
 	for i := range p1 {
 		assert.InDelta(t, p2[i], p1[i], 1e-4*math.Max(math.Abs(p2[i]), scale))
 	}
+	// Rank-1 reduction: the same triplets as the CPU reference.
+	var fs []ScaledFactor
+	for _, sh := range [][3]int{{320, 768, 4}, {1280, 1280, 32}, {10, 7, 12}} {
+		fs = append(fs, ScaledFactor{Factor: Factor{Rows: sh[0], Cols: sh[1], Rank: sh[2], A: randFloats(rng, sh[0]*sh[2], 0.1), B: randFloats(rng, sh[2]*sh[1], 0.1)}, Scale: 0.5})
+	}
+	t1, t2 := make([]Triplet, len(fs)), make([]Triplet, len(fs))
+	require.NoError(t, ob.TopTriplets(ctx, fs, t1))
+	require.NoError(t, cpu.TopTriplets(ctx, fs, t2))
+	for i := range fs {
+		assert.InDelta(t, 1, t1[i].Sigma/t2[i].Sigma, 1e-4)
+		assert.InDelta(t, 1, t1[i].Energy/t2[i].Energy, 1e-4)
+		assert.Less(t, relVecErr(t1[i].U, f64(t2[i].U)), 1e-4)
+		assert.Less(t, relVecErr(t1[i].V, f64(t2[i].V)), 1e-4)
+	}
 	c1, c2 := make([]float32, m*d), make([]float32, m*d)
 	require.NoError(t, ob.Combine(ctx, coef, m, x, n, d, c1))
 	require.NoError(t, cpu.Combine(ctx, coef, m, x, n, d, c2))

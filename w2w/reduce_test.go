@@ -75,7 +75,7 @@ func TestTopTripletMatchesFullSVD(t *testing.T) {
 		for _, scale := range scales {
 			t.Run(fmt.Sprintf("%dx%d_r%d_s%g", s.m, s.n, s.r, scale), func(t *testing.T) {
 				sf := ScaledFactor{Factor: Factor{Rows: s.m, Cols: s.n, Rank: s.r, A: randFloats(rng, s.m*s.r, 0.1), B: randFloats(rng, s.r*s.n, 0.1)}, Scale: scale}
-				got, err := topTriplet(sf)
+				got, err := topTriplet(sf, goKernels)
 				require.NoError(t, err)
 				sigma, energy, u, v := fullSVDTop(t, sf)
 				assert.InDelta(t, 1, got.Sigma/sigma, 1e-5, "sigma")
