@@ -47,7 +47,8 @@ type SASRecOptions struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS. Results are deterministic for
 	// a given Seed and Workers.
 	Workers int
-	// Progress, when set, is called after every epoch with its mean loss; returning false
+	// Progress, when set, is called after every epoch with its mean loss and the training
+	// time so far (not counting the time spent in Progress itself); returning false
 	// stops training early (the model keeps the weights of that epoch).
 	Progress func(epoch int, loss float64, elapsed time.Duration) bool
 }
@@ -138,9 +139,10 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 	batch := make([]sasSeq, o.BatchSize)
 	seeds := make([]uint64, workers)
 	losses := make([]float64, workers)
-	start := time.Now()
+	var trained time.Duration // excludes the time spent in Progress
 	inTrain := make(map[int32]struct{})
 	for epoch := 1; epoch <= o.Epochs; epoch++ {
+		epochStart := time.Now()
 		var epochLoss float64
 		var epochPos int
 		for step := 0; step < steps; step++ {
@@ -189,7 +191,8 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 				return nil
 			})
 		}
-		if o.Progress != nil && !o.Progress(epoch, epochLoss/float64(epochPos), time.Since(start)) {
+		trained += time.Since(epochStart)
+		if o.Progress != nil && !o.Progress(epoch, epochLoss/float64(epochPos), trained) {
 			break
 		}
 	}

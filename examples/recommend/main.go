@@ -24,6 +24,13 @@ func main() {
 	}
 }
 
+func stageName(s recsys.Stage) string {
+	if s == recsys.StageValid {
+		return "valid"
+	}
+	return "test"
+}
+
 func run() error {
 	var (
 		data      = flag.String("data", "", "interaction file (required)")
@@ -32,7 +39,8 @@ func run() error {
 		protocol  = flag.String("protocol", "full", "full|sampled100")
 		seed      = flag.Uint64("seed", 0, "random seed")
 		epochs    = flag.Int("epochs", 0, "training epochs (0: the model's default)")
-		evalEvery = flag.Int("eval-every", 0, "sasrec: evaluate on the validation items every N epochs (0: never)")
+		evalEvery = flag.Int("eval-every", 0, "sasrec: evaluate on the validation and test items every N epochs (0: never)")
+		maxMin    = flag.Float64("max-minutes", 0, "sasrec: stop training after this many minutes (0: no limit)")
 		loss      = flag.String("loss", "bce", "sasrec: bce (paper) or ce (RecBole)")
 		save      = flag.String("save", "", "write the trained model to this file")
 	)
@@ -41,8 +49,19 @@ func run() error {
 		flag.Usage()
 		return fmt.Errorf("-data is required")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	// The first interrupt stops training early and still evaluates; a second one exits.
+	ctx := context.Background()
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt)
+	stopTraining := func() bool {
+		select {
+		case <-interrupted:
+			signal.Reset(os.Interrupt)
+			return true
+		default:
+			return false
+		}
+	}
 
 	in, err := recsys.ReadFile(*data, recsys.Format(*format))
 	if err != nil {
@@ -55,6 +74,7 @@ func run() error {
 	fmt.Printf("data: %d users, %d items, %d interactions\n", in.NumUsers(), in.NumItems(), in.NumInteractions())
 
 	proto := recsys.Protocol(*protocol)
+	var sasTrain time.Duration
 	var m recsys.Model
 	switch *model {
 	case "itemknn":
@@ -68,14 +88,21 @@ func run() error {
 		}
 		var sm *recsys.SASRec
 		o.Progress = func(epoch int, l float64, el time.Duration) bool {
+			sasTrain = el
 			fmt.Printf("epoch %d loss %.4f elapsed %.1fs\n", epoch, l, el.Seconds())
 			if *evalEvery > 0 && epoch%*evalEvery == 0 {
-				met, err := recsys.Evaluate(ctx, sm, split, recsys.EvalOptions{Protocol: proto, Stage: recsys.StageValid, Seed: *seed, Ks: []int{10}})
-				if err == nil {
-					fmt.Printf("epoch %d valid %s HR@10 %.4f NDCG@10 %.4f\n", epoch, proto, met.Recall[10], met.NDCG[10])
+				for _, st := range []recsys.Stage{recsys.StageValid, recsys.StageTest} {
+					met, err := recsys.Evaluate(ctx, sm, split, recsys.EvalOptions{Protocol: proto, Stage: st, Seed: *seed, Ks: []int{10}})
+					if err == nil {
+						fmt.Printf("epoch %d %s %s HR@10 %.4f NDCG@10 %.4f (train %.0fs)\n", epoch, stageName(st), proto, met.Recall[10], met.NDCG[10], el.Seconds())
+					}
 				}
 			}
-			return ctx.Err() == nil
+			if *maxMin > 0 && el.Minutes() >= *maxMin {
+				fmt.Printf("stopping after %.1f minutes\n", el.Minutes())
+				return false
+			}
+			return !stopTraining()
 		}
 		sm = recsys.NewSASRec(o)
 		m = sm
@@ -91,6 +118,9 @@ func run() error {
 		return err
 	}
 	trainSeconds := time.Since(start).Seconds()
+	if sasTrain > 0 {
+		trainSeconds = sasTrain.Seconds() // without the evaluations run during training
+	}
 	fmt.Printf("trained %s in %.1fs\n", m.Name(), trainSeconds)
 	if *save != "" {
 		if err := saveModel(m, *save); err != nil {

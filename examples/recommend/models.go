@@ -2,13 +2,17 @@ package main
 
 import "github.com/imagegem/imagegem-go/recsys"
 
-// extraModel builds the models added after the first ones.
+// extraModel builds the embedding models.
 func extraModel(name string, seed uint64, epochs int) (recsys.Model, bool) {
-	_, _, _ = name, seed, epochs
+	switch name {
+	case "item2vec":
+		return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Epochs: epochs}), true
+	case "twotower":
+		return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Epochs: epochs}), true
+	}
 	return nil, false
 }
 
 func saveModel(m recsys.Model, path string) error {
-	_, _ = m, path
-	return nil
+	return recsys.SaveFile(path, m)
 }
