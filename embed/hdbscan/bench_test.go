@@ -1,0 +1,33 @@
+package hdbscan
+
+import (
+	"context"
+	"testing"
+)
+
+// benchFit clusters the benchmark mixture: n unit vectors in 768 dimensions,
+// 20 clusters plus 10% noise, min_cluster_size 15.
+func benchFit(b *testing.B, n int, mode Mode) {
+	pts := clipLike(2025, n, 768, 20, 0.1, 0.6)
+	b.ResetTimer()
+	for range b.N {
+		res, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: mode})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.NumClusters), "clusters")
+		b.ReportMetric(float64(res.NumNoise()), "noise")
+	}
+}
+
+// BenchmarkFit20kFast is the 20,000 × 768 benchmark on the fast path.
+func BenchmarkFit20kFast(b *testing.B) { benchFit(b, 20000, Fast) }
+
+// BenchmarkFit5kFast is 5,000 × 768 on the fast path.
+func BenchmarkFit5kFast(b *testing.B) { benchFit(b, 5000, Fast) }
+
+// BenchmarkFit5kExact is 5,000 × 768 on the exact float64 path.
+func BenchmarkFit5kExact(b *testing.B) { benchFit(b, 5000, Exact) }
+
+// BenchmarkFit100kApprox is 100,000 × 768 on the approximate path.
+func BenchmarkFit100kApprox(b *testing.B) { benchFit(b, 100000, Approximate) }
