@@ -2,4 +2,63 @@
 // interactions as sparse matrices and sequences, the leave-one-last split, full-ranking and
 // sampled metrics, ItemKNN, UserKNN, Item2Vec, Two-Tower and SASRec, and exact and
 // approximate top-k retrieval. It takes plain Go values and never imports imagegem.
+//
+// # Overview
+//
+// Data enters as [Interactions]: one time-ordered sequence of dense item indices per user,
+// with [IDMap]s back to the external identifiers. [ReadFile] parses the two layouts the
+// paper's baselines use: SASRec text files ("user item" lines in time order) and RecBole
+// atomic .inter files. [NewInteractions] takes sequences built elsewhere (for example by
+// the imagegem package's exports). [NewCSR] gives the user×item count matrix.
+//
+// [LeaveOneLast] is the split of §5.2 and of both reference implementations: per user, the
+// last item is the test item, the one before the validation item, the rest training; users
+// with fewer than [MinSplitLength] items train only. At the test stage the history handed to
+// a model includes the validation item (RecBole does the same for sequential models).
+//
+// Every recommender implements [Model]: Fit on a [Split], then Score a user (or a cold user,
+// index -1) from a history into one score per item.
+//
+//   - [ItemKNN], [UserKNN]: RecBole's neighbourhood models (shrunk cosine, k = 100, zero
+//     self-similarity, summed scores).
+//   - [Item2Vec]: skip-gram with negative sampling over each user's item set.
+//   - [TwoTower]: in-batch softmax with the sampling-bias (log Q) correction and the
+//     streaming frequency estimate of Yi et al. 2019, optionally initialised from given item
+//     vectors (the paper uses ViT image embeddings for images).
+//   - [SASRec]: Kang & McAuley 2018 with the paper's defaults (d = 50, two blocks, one head,
+//     learned positions, shared item embeddings, binary cross-entropy with one sampled
+//     negative, Adam); [LossCE] selects RecBole's softmax variant.
+//
+// [Evaluate] reports Recall@k (= HR@k with one held-out item), NDCG@k and MRR@k under
+// [ProtocolFull] (rank against all items; non-sequential models have the history masked, as
+// RecBole does) or [ProtocolSampled100] (rank against 100 items the user never touched,
+// drawn uniformly, as in the SASRec paper §IV-B).
+//
+// For serving, [TopK] finds exact top-k by inner product with blocked float32 matrix
+// products, and [NewHNSW] builds an approximate index (a hierarchical navigable small-world
+// graph) for corpora too large to scan. [SaveFile] and [LoadFile] persist fitted models.
+//
+// The package recsystest holds the conformance suite every model here passes; a new model
+// calls recsystest.Run from its tests.
+//
+// # Invariants
+//
+//   - Item and user indices are dense: items 0..NumItems-1, users 0..NumUsers-1, in order of
+//     first appearance in the input. Identifiers are kept as text.
+//   - Ranks count every competing item scoring at least as high as the held-out item, so ties
+//     count against the model (a model that scores everything equal ranks last).
+//   - Every model is deterministic for a given seed and worker count, and Score is safe for
+//     concurrent use after Fit. Training stops promptly when its context is cancelled.
+//   - Bad input is an error, never a panic: malformed lines name the file and line, unknown
+//     items at Score time name their position in the history, an empty history is
+//     [ErrNoHistory], and Score before Fit is [ErrNotFitted].
+//   - Saved models are written to a temporary file in the destination folder and renamed into
+//     place; loading checks every shape before use.
+//
+// # Performance
+//
+// SASRec packs each batch's sequences at their true lengths (no padding rows), runs the
+// dense layers of all sequences as one float32 matrix product per layer, and splits every
+// batch across the available cores with per-core gradient buffers that are summed in a fixed
+// order. Exact top-k scores 64 queries against 2,048 items per matrix product.
 package recsys
