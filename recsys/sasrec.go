@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -87,6 +88,7 @@ type SASRec struct {
 	Options  SASRecOptions
 	net      *sasNet
 	numUsers int
+	pool     sync.Pool // inference workspaces
 }
 
 // NewSASRec returns an unfitted SASRec.
@@ -237,7 +239,11 @@ func (m *SASRec) represent(history []int32) []float32 {
 	for i, it := range history {
 		seq.in[i] = it + 1
 	}
-	w := newSASWork(net, false)
+	w, _ := m.pool.Get().(*sasWork)
+	if w == nil || w.net != net {
+		w = newSASWork(net, false)
+	}
+	defer m.pool.Put(w)
 	w.pack([]sasSeq{seq})
 	w.forward(nil)
 	d := net.d

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/imagegem/imagegem-go/recsys"
@@ -89,7 +90,7 @@ func run() error {
 		var sm *recsys.SASRec
 		o.Progress = func(epoch int, l float64, el time.Duration) bool {
 			sasTrain = el
-			fmt.Printf("epoch %d loss %.4f elapsed %.1fs\n", epoch, l, el.Seconds())
+			fmt.Printf("epoch %d loss %.4f train %.1fs (process CPU %.0fs)\n", epoch, l, el.Seconds(), cpuSeconds())
 			if *evalEvery > 0 && epoch%*evalEvery == 0 {
 				for _, st := range []recsys.Stage{recsys.StageValid, recsys.StageTest} {
 					met, err := recsys.Evaluate(ctx, sm, split, recsys.EvalOptions{Protocol: proto, Stage: st, Seed: *seed, Ks: []int{10}})
@@ -143,4 +144,14 @@ func run() error {
 	}
 	fmt.Println(string(b))
 	return nil
+}
+
+// cpuSeconds is the user+system CPU time of this process so far: on a machine shared with
+// other jobs it shows how much of the wall time the training actually ran.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
