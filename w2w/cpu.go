@@ -131,6 +131,9 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 	if energy == 0 || math.IsNaN(energy) {
 		return t, nil
 	}
+	if choleskyTriplet(sf, k, ga, gb, &t) {
+		return t, nil
+	}
 	va, sa, err := symSqrt(ga, r)
 	if err != nil {
 		return t, err
@@ -192,6 +195,93 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 		t.V[j] = float32(x)
 	}
 	return t, nil
+}
+
+// choleskyMinPivot is the smallest squared pivot of G_A = L·Lᵀ, relative to the largest,
+// for which the Cholesky route is trusted; below it A is (nearly) rank-deficient and the
+// eigendecomposition route, which handles any rank, takes over.
+const choleskyMinPivot = 1e-8
+
+// choleskyTriplet is the fast route of [topTriplet] for full-rank A: with G_A = L·Lᵀ,
+// Q_A = A·L⁻ᵀ has orthonormal columns and ΔW·ΔWᵀ = s²·Q_A (Lᵀ G_B L) Q_Aᵀ, so the top
+// eigenvector e of the symmetric r×r matrix S = Lᵀ·G_B·L gives u = A·L⁻ᵀ·e (normalised), and
+// then σ·v = ΔWᵀ·u = s·Bᵀ(Aᵀu). One r×r eigendecomposition instead of two and an SVD.
+// It reports false, leaving t untouched, when G_A is not safely positive definite.
+func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Triplet) bool {
+	m, n, r := sf.Rows, sf.Cols, sf.Rank
+	var chol mat.Cholesky
+	if !chol.Factorize(mat.NewSymDense(r, append([]float64(nil), ga...))) {
+		return false
+	}
+	var L mat.TriDense
+	chol.LTo(&L)
+	lmax, lmin := 0.0, math.Inf(1)
+	for i := 0; i < r; i++ {
+		d := L.At(i, i) * L.At(i, i)
+		lmax, lmin = math.Max(lmax, d), math.Min(lmin, d)
+	}
+	if lmin <= choleskyMinPivot*lmax {
+		return false
+	}
+	// S = Lᵀ·G_B·L.
+	GL := make([]float64, r*r) // G_B·L
+	for i := 0; i < r; i++ {
+		for j := 0; j < r; j++ {
+			acc := 0.0
+			for q := j; q < r; q++ { // L is lower: L[q][j] = 0 for q < j
+				acc += gb[i*r+q] * L.At(q, j)
+			}
+			GL[i*r+j] = acc
+		}
+	}
+	S := mat.NewSymDense(r, nil)
+	for i := 0; i < r; i++ {
+		for j := i; j < r; j++ {
+			acc := 0.0
+			for q := i; q < r; q++ { // Lᵀ[i][q] = L[q][i], zero for q < i
+				acc += L.At(q, i) * GL[q*r+j]
+			}
+			S.SetSym(i, j, acc)
+		}
+	}
+	var es mat.EigenSym
+	if !es.Factorize(S, true) {
+		return false
+	}
+	var E mat.Dense
+	es.VectorsTo(&E)
+	// c = L⁻ᵀ·e: back substitution on the upper-triangular Lᵀ.
+	c := make([]float64, r)
+	for i := r - 1; i >= 0; i-- {
+		acc := E.At(i, r-1)
+		for q := i + 1; q < r; q++ {
+			acc -= L.At(q, i) * c[q]
+		}
+		c[i] = acc / L.At(i, i)
+	}
+	u := k.matVec(sf.A, m, r, c, false)
+	if normalize(u) == 0 {
+		return false
+	}
+	w := k.matVec(sf.A, m, r, u, true)
+	v := k.matVec(sf.B, r, n, w, true)
+	sigma := normalize(v)
+	if sigma == 0 {
+		return false
+	}
+	t.Sigma = math.Abs(sf.Scale) * sigma
+	if sf.Scale < 0 {
+		for i := range u {
+			u[i] = -u[i]
+		}
+	}
+	for i, x := range u {
+		t.U[i] = float32(x)
+	}
+	for j, x := range v {
+		t.V[j] = float32(x)
+	}
+	return true
 }
 
 // normalize scales x to unit length and returns its former norm.

@@ -31,12 +31,18 @@ func (OpenBLAS) Name() string { return "cpu+openblas" }
 
 var blasKernels = tripletKernels{gramCols: blasGramCols, gramRows: blasGramRows, matVec: blasMatVec}
 
-// TopTriplets implements [Backend]. OpenBLAS threads each call, so modules run one at a time.
-func (OpenBLAS) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
+// TopTriplets implements [Backend]. The per-module products are too small for OpenBLAS's
+// threads, whose synchronisation costs more than the work, so OpenBLAS runs single-threaded
+// during the call and modules run in parallel on Go's workers instead; the previous thread
+// count is restored afterwards. Do not run it concurrently with the large products of a PCA.
+func (b OpenBLAS) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
 	if len(out) != len(in) {
 		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
 	}
-	return parallelFor(ctx, len(in), 1, func(i int) error {
+	prev := C.openblas_get_num_threads()
+	C.openblas_set_num_threads(1)
+	defer C.openblas_set_num_threads(prev)
+	return parallelFor(ctx, len(in), b.workers(), func(i int) error {
 		t, err := topTriplet(in[i], blasKernels)
 		out[i] = t
 		return err
