@@ -3,7 +3,6 @@ package embed
 import (
 	"bufio"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,16 +53,15 @@ func LoadCLIPTokenizer(path string) (*CLIPTokenizer, error) {
 		return nil, fmt.Errorf("embed: clip vocabulary: %w", err)
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReader(f)
-	if br := r.(*bufio.Reader); true {
-		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				return nil, fmt.Errorf("embed: clip vocabulary %s: %w", path, err)
-			}
-			defer zr.Close()
-			r = zr
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("embed: clip vocabulary %s: %w", path, err)
 		}
+		defer zr.Close()
+		r = zr
 	}
 	t, err := readCLIPMerges(r)
 	if err != nil {
@@ -85,9 +83,7 @@ func NewCLIPTokenizerFromMerges(r io.Reader) (*CLIPTokenizer, error) {
 func readCLIPMerges(r io.Reader) (*CLIPTokenizer, error) {
 	t := &CLIPTokenizer{encoder: make(map[string]int, CLIPVocabSize), ranks: make(map[symbolPair]int, clipMerges)}
 	syms := byteSymbols()
-	for b, s := range syms {
-		t.byteToSym[b] = s
-	}
+	t.byteToSym = syms
 	order := byteSymbolOrder()
 	for _, b := range order {
 		t.decoder = append(t.decoder, syms[b])
@@ -294,9 +290,6 @@ func (t *CLIPTokenizer) merge(word []string) []string {
 	}
 	return word
 }
-
-// errNoVocabulary is returned when a model folder has no tokenizer files.
-var errNoVocabulary = errors.New("no tokenizer.json, vocab.json/merges.txt or bpe_simple_vocab_16e6.txt.gz")
 
 // splitCLIP applies simple_tokenizer's pattern
 //

@@ -1,0 +1,7 @@
+//go:build !race
+
+package embed
+
+const raceEnabled = false
+
+const raceImageBytes = 0

@@ -1,0 +1,10 @@
+//go:build race
+
+package embed
+
+// raceEnabled trims the slowest parity inputs under the race detector (CI), which makes
+// pixel loops 10-20 times slower; plain `go test` checks every image.
+const raceEnabled = true
+
+// raceImageBytes skips files larger than this under the race detector.
+const raceImageBytes = 400 << 10
