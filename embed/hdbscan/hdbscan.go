@@ -29,7 +29,8 @@ type Result struct {
 	// Mode is the path that computed the MST.
 	Mode Mode
 
-	model *model
+	model    *model
+	selected []int // condensed-tree id of each label's cluster
 }
 
 // NumNoise counts the points labelled -1.
@@ -108,6 +109,7 @@ func finish(n int, core []float64, mst []Edge, p params) *Result {
 		MST:           mst,
 		SingleLinkage: slt,
 		Condensed:     rows,
+		selected:      selected,
 	}
 	p.progress("tree", 1, 1)
 	return res
