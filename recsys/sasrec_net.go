@@ -135,7 +135,9 @@ func (w *sasWork) resize(T, A int) {
 	}
 }
 
-// dropMask fills m with 0 or 1/(1-p) (inverted dropout); with rng nil it fills ones.
+// dropMask fills m with 0 or 1/(1-p) (inverted dropout); with rng nil it fills ones. Each
+// 64-bit draw decides four entries by comparing 16-bit slices with p·2¹⁶, so p is applied
+// to within 2⁻¹⁶.
 func dropMask(m []float32, p float32, rng *rand.Rand) {
 	if rng == nil || p == 0 {
 		for i := range m {
@@ -144,12 +146,18 @@ func dropMask(m []float32, p float32, rng *rand.Rand) {
 		return
 	}
 	keep := 1 / (1 - p)
+	threshold := uint64(p * (1 << 16))
+	var bits uint64
 	for i := range m {
-		if rng.Float32() < p {
+		if i%4 == 0 {
+			bits = rng.Uint64()
+		}
+		if bits&0xffff < threshold {
 			m[i] = 0
 		} else {
 			m[i] = keep
 		}
+		bits >>= 16
 	}
 }
 
