@@ -1,0 +1,180 @@
+package embed
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Files of a model folder in the Hugging Face / Transformers.js layout, and open_clip's
+// vocabulary file.
+const (
+	textModelFile    = "onnx/text_model.onnx"
+	visionModelFile  = "onnx/vision_model.onnx"
+	configFile       = "config.json"
+	preprocessorFile = "preprocessor_config.json"
+	openCLIPVocab    = "bpe_simple_vocab_16e6.txt.gz"
+)
+
+// Tensor names of the exported towers (Transformers.js / Optimum CLIP exports).
+const (
+	inputIDs       = "input_ids"
+	attentionMask  = "attention_mask"
+	pixelValues    = "pixel_values"
+	textEmbedsOut  = "text_embeds"
+	imageEmbedsOut = "image_embeds"
+)
+
+// defaultLogitScale is CLIP's initial temperature log(1/0.07) (config.json
+// logit_scale_init_value 2.6592), used when the folder gives none.
+const defaultLogitScale = 2.6592
+
+// modelConfig holds what is read from config.json.
+type modelConfig struct {
+	ProjectionDim       int      `json:"projection_dim"`
+	LogitScale          *float64 `json:"logit_scale"`
+	LogitScaleInitValue *float64 `json:"logit_scale_init_value"`
+	TextConfig          struct {
+		MaxPositionEmbeddings int `json:"max_position_embeddings"`
+		VocabSize             int `json:"vocab_size"`
+	} `json:"text_config"`
+	VisionConfig struct {
+		ImageSize int `json:"image_size"`
+	} `json:"vision_config"`
+}
+
+// preprocessorConfig holds what is read from preprocessor_config.json.
+type preprocessorConfig struct {
+	CropSize      json.RawMessage `json:"crop_size"`
+	Size          json.RawMessage `json:"size"`
+	ImageMean     []float32       `json:"image_mean"`
+	ImageStd      []float32       `json:"image_std"`
+	RescaleFactor *float64        `json:"rescale_factor"`
+}
+
+func readJSON(path string, v any) (bool, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("embed: %w", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("embed: %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// sizeValue reads a preprocessor size given as a number or as {"height", "width"} or
+// {"shortest_edge"}.
+func sizeValue(raw json.RawMessage) (int, error) {
+	if len(raw) == 0 {
+		return 0, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n, nil
+	}
+	var m map[string]int
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return 0, err
+	}
+	if v, ok := m["shortest_edge"]; ok {
+		return v, nil
+	}
+	if m["height"] != m["width"] {
+		return 0, fmt.Errorf("non-square size %dx%d", m["width"], m["height"])
+	}
+	return m["height"], nil
+}
+
+// folderPreprocessor reads preprocessor_config.json (when present) into a Preprocessor.
+func folderPreprocessor(dir string, base Preprocessor) (Preprocessor, error) {
+	var pc preprocessorConfig
+	path := filepath.Join(dir, preprocessorFile)
+	ok, err := readJSON(path, &pc)
+	if err != nil || !ok {
+		return base, err
+	}
+	size, err := sizeValue(pc.CropSize)
+	if err != nil {
+		return base, fmt.Errorf("embed: %s: field crop_size: %w", path, err)
+	}
+	if size == 0 {
+		if size, err = sizeValue(pc.Size); err != nil {
+			return base, fmt.Errorf("embed: %s: field size: %w", path, err)
+		}
+	}
+	if base.Size == 0 && size > 0 {
+		base.Size = size
+	}
+	if len(pc.ImageMean) == 3 && base.Mean == ([3]float32{}) {
+		copy(base.Mean[:], pc.ImageMean)
+	} else if pc.ImageMean != nil && len(pc.ImageMean) != 3 {
+		return base, fmt.Errorf("embed: %s: field image_mean has %d values, want 3", path, len(pc.ImageMean))
+	}
+	if len(pc.ImageStd) == 3 && base.Std == ([3]float32{}) {
+		copy(base.Std[:], pc.ImageStd)
+	} else if pc.ImageStd != nil && len(pc.ImageStd) != 3 {
+		return base, fmt.Errorf("embed: %s: field image_std has %d values, want 3", path, len(pc.ImageStd))
+	}
+	for i, s := range base.Std {
+		if s == 0 && base.Std != ([3]float32{}) {
+			return base, fmt.Errorf("embed: %s: field image_std[%d] is zero", path, i)
+		}
+	}
+	if pc.RescaleFactor != nil && math.Abs(*pc.RescaleFactor-1.0/255) > 1e-9 {
+		return base, fmt.Errorf("embed: %s: field rescale_factor %g, only 1/255 is supported", path, *pc.RescaleFactor)
+	}
+	return base, nil
+}
+
+// folderTokenizer finds the CLIP BPE vocabulary of a model folder: open_clip's
+// bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of tokenizer.json.
+func folderTokenizer(dir string) (*CLIPTokenizer, error) {
+	for _, name := range []string{openCLIPVocab, "merges.txt"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return LoadCLIPTokenizer(p)
+		}
+	}
+	p := filepath.Join(dir, "tokenizer.json")
+	var tj struct {
+		Model struct {
+			Type   string            `json:"type"`
+			Merges []json.RawMessage `json:"merges"`
+		} `json:"model"`
+	}
+	ok, err := readJSON(p, &tj)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("embed: model folder %s: no %s, merges.txt or tokenizer.json", dir, openCLIPVocab)
+	}
+	var b strings.Builder
+	b.WriteString("#version: 0.2\n")
+	for i, m := range tj.Model.Merges {
+		var s string
+		if err := json.Unmarshal(m, &s); err != nil {
+			var pair []string
+			if err := json.Unmarshal(m, &pair); err != nil || len(pair) != 2 {
+				return nil, fmt.Errorf("embed: %s: field model.merges[%d]: want \"a b\" or [a, b]", p, i)
+			}
+			s = pair[0] + " " + pair[1]
+		}
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	t, err := NewCLIPTokenizerFromMerges(strings.NewReader(b.String()))
+	if err != nil {
+		return nil, fmt.Errorf("embed: %s: %w", p, err)
+	}
+	return t, nil
+}

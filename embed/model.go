@@ -1,0 +1,270 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// DefaultBatchSize is how many texts or images go through a tower per run.
+const DefaultBatchSize = 32
+
+// Options configures [Open]. The zero value reads everything from the folder and runs on
+// the CPU.
+type Options struct {
+	Session SessionOptions
+	// Vocabulary overrides the folder's tokenizer files with a CLIP BPE merges file
+	// (bpe_simple_vocab_16e6.txt.gz or merges.txt).
+	Vocabulary string
+	// Preprocessor overrides the image transform; fields left zero are read from
+	// preprocessor_config.json, then fall back to OpenAI CLIP's.
+	Preprocessor Preprocessor
+	// BatchSize is the number of items per run; 0 means DefaultBatchSize.
+	BatchSize int
+	// LogitScale is the (already exponentiated) PickScore temperature; 0 means
+	// exp(config.json logit_scale), else exp(logit_scale_init_value), else exp(2.6592).
+	LogitScale float64
+	// Progress, when set, is called after each batch with the items done and the total.
+	Progress func(done, total int)
+	// TextOnly and ImageOnly skip loading the other tower.
+	TextOnly, ImageOnly bool
+}
+
+// Model is a CLIP text and image encoder pair loaded from a model folder. It is safe for
+// concurrent use.
+type Model struct {
+	dir        string
+	text       *Session
+	textMask   bool
+	vision     *Session
+	tok        *CLIPTokenizer
+	pre        Preprocessor
+	ctxLen     int
+	batch      int
+	logitScale float64
+	progress   func(done, total int)
+}
+
+// Open loads a model folder: onnx/text_model.onnx (input_ids [, attention_mask] ->
+// text_embeds), onnx/vision_model.onnx (pixel_values -> image_embeds), config.json,
+// preprocessor_config.json, and the tokenizer (see [Options.Vocabulary]).
+func Open(dir string, opts Options) (*Model, error) {
+	if opts.TextOnly && opts.ImageOnly {
+		return nil, errors.New("embed: TextOnly and ImageOnly both set")
+	}
+	m := &Model{dir: dir, ctxLen: ContextLength, batch: opts.BatchSize, progress: opts.Progress}
+	if m.batch <= 0 {
+		m.batch = DefaultBatchSize
+	}
+	var cfg modelConfig
+	if _, err := readJSON(filepath.Join(dir, configFile), &cfg); err != nil {
+		return nil, err
+	}
+	if n := cfg.TextConfig.MaxPositionEmbeddings; n > 0 {
+		m.ctxLen = n
+	}
+	switch {
+	case opts.LogitScale > 0:
+		m.logitScale = opts.LogitScale
+	case cfg.LogitScale != nil:
+		m.logitScale = math.Exp(*cfg.LogitScale)
+	case cfg.LogitScaleInitValue != nil:
+		m.logitScale = math.Exp(*cfg.LogitScaleInitValue)
+	default:
+		m.logitScale = math.Exp(defaultLogitScale)
+	}
+	var err error
+	if !opts.ImageOnly {
+		if opts.Vocabulary != "" {
+			m.tok, err = LoadCLIPTokenizer(opts.Vocabulary)
+		} else {
+			m.tok, err = folderTokenizer(dir)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := m.openText(opts.Session); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.TextOnly {
+		if m.pre, err = folderPreprocessor(dir, opts.Preprocessor); err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.pre = m.pre.withDefaults()
+		if m.vision, err = OpenSession(filepath.Join(dir, visionModelFile),
+			[]string{pixelValues}, []string{imageEmbedsOut}, opts.Session); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) openText(so SessionOptions) error {
+	path := filepath.Join(m.dir, textModelFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("embed: model folder %s: %w", m.dir, err)
+	}
+	if err := InitRuntime(RuntimeOptions{}); err != nil {
+		return err
+	}
+	ins, _, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return fmt.Errorf("embed: model %s: %w", path, err)
+	}
+	inputs := []string{inputIDs}
+	if slices.ContainsFunc(ins, func(i ort.InputOutputInfo) bool { return i.Name == attentionMask }) {
+		inputs = append(inputs, attentionMask)
+		m.textMask = true
+	}
+	m.text, err = OpenSession(path, inputs, []string{textEmbedsOut}, so)
+	return err
+}
+
+
+// Close releases both sessions.
+func (m *Model) Close() error {
+	return errors.Join(m.text.Close(), m.vision.Close())
+}
+
+// Tokenizer returns the model's CLIP tokenizer (nil for an ImageOnly model).
+func (m *Model) Tokenizer() *CLIPTokenizer { return m.tok }
+
+// Preprocessor returns the image transform in use.
+func (m *Model) Preprocessor() Preprocessor { return m.pre }
+
+// LogitScale returns the exponentiated temperature PickScore multiplies cosines by.
+func (m *Model) LogitScale() float64 { return m.logitScale }
+
+// EncodeText returns one unit-length embedding per text, in order.
+func (m *Model) EncodeText(ctx context.Context, texts []string) ([][]float32, error) {
+	if m.text == nil {
+		return nil, errors.New("embed: model opened without its text tower")
+	}
+	out := make([][]float32, 0, len(texts))
+	for start := 0; start < len(texts); start += m.batch {
+		end := min(start+m.batch, len(texts))
+		n := end - start
+		ids := make([]int64, n*m.ctxLen)
+		for i, t := range texts[start:end] {
+			m.tok.TokenizeInto(ids[i*m.ctxLen:(i+1)*m.ctxLen], t)
+		}
+		in := []Tensor{{Shape: []int64{int64(n), int64(m.ctxLen)}, Int64: ids}}
+		if m.textMask {
+			mask := make([]int64, len(ids))
+			for i := 0; i < n; i++ {
+				row := ids[i*m.ctxLen : (i+1)*m.ctxLen]
+				for j := range row {
+					mask[i*m.ctxLen+j] = 1
+					if row[j] == EndToken {
+						break
+					}
+				}
+			}
+			in = append(in, Tensor{Shape: in[0].Shape, Int64: mask})
+		}
+		res, err := m.text.Run(ctx, in...)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := unitRows(res[0], n, m.text.Path(), textEmbedsOut)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+		if m.progress != nil {
+			m.progress(end, len(texts))
+		}
+	}
+	return out, nil
+}
+
+// EncodeImages embeds the image files at paths. An image that cannot be read or decoded
+// gets a nil embedding and an error at its index in errs while the rest complete; err is
+// for failures of the whole call (cancellation, the runtime).
+func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs [][]float32, errs []error, err error) {
+	return m.encodeImages(ctx, len(paths), func(i int, dst []float32) error {
+		data, err := os.ReadFile(paths[i])
+		if err != nil {
+			return fmt.Errorf("embed: image %s: %w", paths[i], err)
+		}
+		if err := m.pre.Pixels(dst, data); err != nil {
+			return fmt.Errorf("embed: image %s: %w", paths[i], err)
+		}
+		return nil
+	})
+}
+
+// EncodeImageData is EncodeImages over encoded images in memory; errors name the index.
+func (m *Model) EncodeImageData(ctx context.Context, images [][]byte) (embs [][]float32, errs []error, err error) {
+	return m.encodeImages(ctx, len(images), func(i int, dst []float32) error {
+		if err := m.pre.Pixels(dst, images[i]); err != nil {
+			return fmt.Errorf("embed: image %d: %w", i, err)
+		}
+		return nil
+	})
+}
+
+func (m *Model) encodeImages(ctx context.Context, total int, load func(i int, dst []float32) error) ([][]float32, []error, error) {
+	if m.vision == nil {
+		return nil, nil, errors.New("embed: model opened without its image tower")
+	}
+	embs := make([][]float32, total)
+	errs := make([]error, total)
+	per := m.pre.TensorLen()
+	buf := make([]float32, m.batch*per)
+	for start := 0; start < total; start += m.batch {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		end := min(start+m.batch, total)
+		var ok []int
+		for i := start; i < end; i++ {
+			dst := buf[len(ok)*per : (len(ok)+1)*per]
+			if err := load(i, dst); err != nil {
+				errs[i] = err
+				continue
+			}
+			ok = append(ok, i)
+		}
+		if len(ok) > 0 {
+			s := int64(m.pre.Size)
+			res, err := m.vision.Run(ctx, Tensor{Shape: []int64{int64(len(ok)), 3, s, s}, Float32: buf[:len(ok)*per]})
+			if err != nil {
+				return nil, nil, err
+			}
+			rows, err := unitRows(res[0], len(ok), m.vision.Path(), imageEmbedsOut)
+			if err != nil {
+				return nil, nil, err
+			}
+			for j, i := range ok {
+				embs[i] = rows[j]
+			}
+		}
+		if m.progress != nil {
+			m.progress(end, total)
+		}
+	}
+	return embs, errs, nil
+}
+
+// unitRows splits an [n, d] output into n unit-length rows.
+func unitRows(t Tensor, n int, path, name string) ([][]float32, error) {
+	if len(t.Shape) != 2 || t.Shape[0] != int64(n) || t.Float32 == nil {
+		return nil, fmt.Errorf("embed: model %s: output %s has shape %v, want [%d, dim] float32", path, name, t.Shape, n)
+	}
+	d := int(t.Shape[1])
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = Normalize(slices.Clone(t.Float32[i*d : (i+1)*d]))
+	}
+	return rows, nil
+}

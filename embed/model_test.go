@@ -1,0 +1,208 @@
+package embed
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegem/imagegem-go/internal/testdata"
+)
+
+// tinyDir is the generated architecture-faithful test model (scripts/gen_clip_models.py).
+var tinyDir = filepath.Join("testdata", "tinyclip")
+
+// embedTolerance is the largest difference allowed between an embedding component and the
+// torch golden.
+const embedTolerance = 1e-4
+
+type tinyGolden struct {
+	Prompts    []string    `json:"prompts"`
+	TextEmbeds [][]float64 `json:"text_embeds"`
+	Images     []string    `json:"images"`
+	ImageCLIP  [][]float64 `json:"image_embeds_clip"`
+	ImageHPSv2 [][]float64 `json:"image_embeds_hpsv2"`
+}
+
+func loadTinyGolden(t *testing.T) tinyGolden {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(tinyDir, "golden.json"))
+	require.NoError(t, err)
+	var g tinyGolden
+	require.NoError(t, json.Unmarshal(raw, &g))
+	return g
+}
+
+var runtimeOnce sync.Once
+
+// requireRuntime loads ONNX Runtime, skipping the test when the library is absent outside
+// CI and failing it under CI.
+func requireRuntime(t testing.TB) {
+	t.Helper()
+	var err error
+	runtimeOnce.Do(func() { err = InitRuntime(RuntimeOptions{}) })
+	if err == nil {
+		if RuntimeVersion() == "" {
+			err = InitRuntime(RuntimeOptions{})
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+func openTiny(t *testing.T, opts Options) *Model {
+	t.Helper()
+	requireRuntime(t)
+	opts.Vocabulary = testdata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	m, err := Open(tinyDir, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, m.Close()) })
+	return m
+}
+
+func assertRowsNear(t *testing.T, want [][]float64, got [][]float32, what string) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.Len(t, got[i], len(want[i]), "%s %d", what, i)
+		for j := range want[i] {
+			assert.InDelta(t, want[i][j], float64(got[i][j]), embedTolerance, "%s %d component %d", what, i, j)
+		}
+	}
+}
+
+func TestEncodeTextMatchesTorch(t *testing.T) {
+	g := loadTinyGolden(t)
+	var calls [][2]int
+	m := openTiny(t, Options{BatchSize: 2, Progress: func(d, n int) { calls = append(calls, [2]int{d, n}) }})
+	got, err := m.EncodeText(context.Background(), g.Prompts)
+	require.NoError(t, err)
+	assertRowsNear(t, g.TextEmbeds, got, "prompt")
+	assert.Equal(t, [][2]int{{2, 5}, {4, 5}, {5, 5}}, calls)
+	t.Logf("runtime %s from %s", RuntimeVersion(), RuntimeLibrary())
+}
+
+func TestEncodeImagesMatchesTorch(t *testing.T) {
+	g := loadTinyGolden(t)
+	var paths []string
+	for _, name := range g.Images {
+		paths = append(paths, testdata.Path(t, "images", name))
+	}
+	for _, tc := range []struct {
+		tr   Transform
+		want [][]float64
+	}{{TransformCLIP, g.ImageCLIP}, {TransformHPSv2, g.ImageHPSv2}} {
+		t.Run(tc.tr.String(), func(t *testing.T) {
+			m := openTiny(t, Options{BatchSize: 3, Preprocessor: Preprocessor{Transform: tc.tr}})
+			got, errs, err := m.EncodeImages(context.Background(), paths)
+			require.NoError(t, err)
+			for i, e := range errs {
+				require.NoError(t, e, paths[i])
+			}
+			assertRowsNear(t, tc.want, got, "image")
+		})
+	}
+}
+
+func TestEncodeImagesPerItemErrors(t *testing.T) {
+	g := loadTinyGolden(t)
+	bad := filepath.Join(t.TempDir(), "corrupt.png")
+	require.NoError(t, os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\ngarbage"), 0o644))
+	paths := []string{testdata.Path(t, "images", g.Images[0]), bad, filepath.Join(t.TempDir(), "missing.jpg")}
+	m := openTiny(t, Options{})
+	got, errs, err := m.EncodeImages(context.Background(), paths)
+	require.NoError(t, err)
+	assertRowsNear(t, g.ImageCLIP[:1], got[:1], "image")
+	assert.Nil(t, got[1])
+	assert.ErrorContains(t, errs[1], "corrupt.png")
+	assert.ErrorContains(t, errs[2], "missing.jpg")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err = m.EncodeImages(ctx, paths)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestScorers(t *testing.T) {
+	g := loadTinyGolden(t)
+	img := testdata.Path(t, "images", g.Images[0])
+	m := openTiny(t, Options{})
+	cos := 0.0
+	for j := range g.ImageCLIP[0] {
+		cos += g.ImageCLIP[0][j] * g.TextEmbeds[0][j]
+	}
+	cs, errs, err := CLIPScore(context.Background(), m, []string{img}, g.Prompts[:1], ScoreOptions{})
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
+	assert.InDelta(t, 2.5*math.Max(cos, 0), cs[0], 1e-4)
+	ps, _, err := PickScore(context.Background(), m, []string{img}, g.Prompts[:1])
+	require.NoError(t, err)
+	assert.InDelta(t, 100*cos, ps[0], 1e-2) // config.json: logit_scale_init_value = ln 100
+	_, _, err = HPSv2(context.Background(), m, []string{img}, g.Prompts[:1])
+	assert.Error(t, err)
+	_, _, err = CLIPScore(context.Background(), m, []string{img}, nil, ScoreOptions{Prefix: true})
+	assert.Error(t, err)
+
+	hm := openTiny(t, Options{Preprocessor: Preprocessor{Transform: TransformHPSv2}})
+	hs, _, err := HPSv2(context.Background(), hm, []string{img}, g.Prompts[:1])
+	require.NoError(t, err)
+	hcos := 0.0
+	for j := range g.ImageHPSv2[0] {
+		hcos += g.ImageHPSv2[0][j] * g.TextEmbeds[0][j]
+	}
+	assert.InDelta(t, hcos, hs[0], 1e-4)
+}
+
+func TestOpenChecksNames(t *testing.T) {
+	requireRuntime(t)
+	_, err := OpenSession(filepath.Join(tinyDir, "onnx", "text_model.onnx"), []string{"ids"}, []string{"text_embeds"}, SessionOptions{})
+	assert.ErrorContains(t, err, "inputs are [input_ids], want [ids]")
+	_, err = OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"embeds"}, SessionOptions{})
+	assert.ErrorContains(t, err, "outputs are [image_embeds], want [embeds]")
+	_, err = Open(t.TempDir(), Options{})
+	assert.Error(t, err)
+	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	require.NoError(t, err)
+	_, err = s.Run(context.Background(), Tensor{Shape: []int64{1, 3, 2, 2}, Float32: make([]float32, 12)})
+	assert.ErrorContains(t, err, "input pixel_values: shape")
+	_, err = s.Run(context.Background(), Tensor{Shape: []int64{1, 3, 224, 224}, Float32: make([]float32, 5)})
+	assert.ErrorContains(t, err, "float32 values")
+	assert.NoError(t, s.Close())
+	assert.NoError(t, s.Close())
+	_, err = s.Run(context.Background())
+	assert.Error(t, err)
+}
+
+func TestLibraryCandidatesNameEveryPath(t *testing.T) {
+	t.Setenv(EnvLibrary, "/nonexistent/a.so")
+	t.Setenv(EnvLibraryCompat, "/nonexistent/b.so")
+	c := LibraryCandidates()
+	require.GreaterOrEqual(t, len(c), 3)
+	assert.Equal(t, "/nonexistent/a.so", c[0])
+	assert.Equal(t, "/nonexistent/b.so", c[1])
+	assert.Contains(t, c, filepath.Join(testdata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1"))
+}
+
+func TestTopK(t *testing.T) {
+	q := []float32{1, 0}
+	c := [][]float32{{0, 1}, {1, 1}, {2, 0}, {-1, 0}}
+	got := TopK(q, c, 2)
+	require.Len(t, got, 2)
+	assert.Equal(t, 2, got[0].Index)
+	assert.InDelta(t, 1, got[0].Score, 1e-12)
+	assert.Equal(t, 1, got[1].Index)
+	assert.InDelta(t, math.Sqrt(0.5), got[1].Score, 1e-12)
+	assert.Zero(t, Cosine(q, []float32{0, 0}))
+	assert.Zero(t, Cosine(q, []float32{1}))
+	assert.Equal(t, []float32{0.6, 0.8}, Normalize([]float32{3, 4}))
+}
