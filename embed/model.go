@@ -129,7 +129,6 @@ func (m *Model) openText(so SessionOptions) error {
 	return err
 }
 
-
 // Close releases both sessions.
 func (m *Model) Close() error {
 	return errors.Join(m.text.Close(), m.vision.Close())
