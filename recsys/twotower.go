@@ -254,7 +254,8 @@ type ttTrainer struct {
 	hs, us, uraw, vs []float32 // B×d
 	un, vn           []float32 // B lengths
 	logits           []float32 // B×B
-	du, dv           []float32
+	du, dv, dh       []float32
+	workers          int
 	grad             []float32
 	touched          map[int32]bool
 	tmp              []float32
@@ -264,7 +265,7 @@ func newTTTrainer(m *TwoTower, o TwoTowerOptions) *ttTrainer {
 	B, d := o.BatchSize, o.Dim
 	return &ttTrainer{m: m, o: o, hs: make([]float32, B*d), us: make([]float32, B*d), uraw: make([]float32, B*d),
 		vs: make([]float32, B*d), un: make([]float32, B), vn: make([]float32, B), logits: make([]float32, B*B),
-		du: make([]float32, B*d), dv: make([]float32, B*d), grad: make([]float32, len(m.flat)),
+		du: make([]float32, B*d), dv: make([]float32, B*d), dh: make([]float32, B*d), workers: workerCount(o.Workers, B), grad: make([]float32, len(m.flat)),
 		touched: map[int32]bool{}, tmp: make([]float32, d)}
 }
 
@@ -285,11 +286,17 @@ func normBackward(dy, y []float32, nx float32) {
 func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstimator, opt *adam) float64 {
 	m, d, B := t.m, t.o.Dim, len(batch)
 	tau := float32(1 / t.o.Temperature)
-	for a, e := range batch {
-		t.un[a] = m.userVector(e.hist, t.hs[a*d:a*d+d], t.us[a*d:a*d+d], t.tmp)
-		v := m.itemRaw(e.target, t.vs[a*d:a*d+d])
-		t.vn[a] = normalize32(v)
-	}
+	// The towers of the batch's examples are independent: compute them on every core.
+	_ = parallelChunks(ctx, B, t.workers, func(_, lo, hi int) error {
+		tmp := make([]float32, d)
+		for a := lo; a < hi; a++ {
+			e := batch[a]
+			t.un[a] = m.userVector(e.hist, t.hs[a*d:a*d+d], t.us[a*d:a*d+d], tmp)
+			v := m.itemRaw(e.target, t.vs[a*d:a*d+d])
+			t.vn[a] = normalize32(v)
+		}
+		return nil
+	})
 	lg := t.logits[:B*B]
 	gemm(false, true, B, B, d, tau, t.us[:B*d], t.vs[:B*d], 0, lg)
 	var loss float64
@@ -338,20 +345,27 @@ func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstim
 			}
 		}
 	}
-	dh := t.tmp
-	for a, e := range batch {
-		dv := t.dv[a*d : a*d+d]
-		normBackward(dv, t.vs[a*d:a*d+d], t.vn[a])
-		addRaw(e.target, dv)
-		du := t.du[a*d : a*d+d]
-		normBackward(du, t.us[a*d:a*d+d], t.un[a])
-		// u_raw = h·W: dW += hᵀ du, dh = du·Wᵀ
-		gemm(true, false, d, d, 1, 1, t.hs[a*d:a*d+d], du, 1, gw)
-		gemm(false, true, 1, d, d, 1, du, m.w, 0, dh)
-		inv := 1 / float32(len(e.hist))
-		for i := range dh {
-			dh[i] *= inv
+	// Per-example gradients in parallel (dv, and dh = du·Wᵀ/|history| into du's rows), then
+	// scattered into the shared gradient in example order.
+	_ = parallelChunks(ctx, B, t.workers, func(_, lo, hi int) error {
+		dh := make([]float32, d)
+		for a := lo; a < hi; a++ {
+			normBackward(t.dv[a*d:a*d+d], t.vs[a*d:a*d+d], t.vn[a])
+			du := t.du[a*d : a*d+d]
+			normBackward(du, t.us[a*d:a*d+d], t.un[a])
+			gemm(false, true, 1, d, d, 1, du, m.w, 0, dh)
+			inv := 1 / float32(len(batch[a].hist))
+			for i := range dh {
+				t.dh[a*d+i] = dh[i] * inv
+			}
 		}
+		return nil
+	})
+	// u_raw = h·W: dW += Hᵀ·dU over the batch.
+	gemm(true, false, d, d, B, 1, t.hs[:B*d], t.du[:B*d], 1, gw)
+	for a, e := range batch {
+		addRaw(e.target, t.dv[a*d:a*d+d])
+		dh := t.dh[a*d : a*d+d]
 		for _, j := range e.hist {
 			addRaw(j, dh)
 			axpy32(1, dh, gc[int(j)*d:int(j)*d+d])
