@@ -33,16 +33,29 @@ const (
 func approxMST(ctx context.Context, m *matrix, p params) ([]float64, []Edge, error) {
 	n, d := m.n, m.d
 	x := toFloat32(m)
+	k := graphDegree(p, n)
+	nb, err := ivfNeighbours(ctx, x, n, d, k, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return graphMST(ctx, x, n, d, nb, p)
+}
+
+// graphDegree is the number of neighbours per point of the kNN graph.
+func graphDegree(p params, n int) int {
 	k := p.ApproxNeighbors
 	if k == 0 {
 		k = DefaultApproxNeighbors
 	}
 	k = max(k, 2*p.minSamples, p.minSamples)
-	k = min(k, n-1)
-	nb, err := ivfNeighbours(ctx, x, n, d, k, p)
-	if err != nil {
-		return nil, nil, err
-	}
+	return min(k, n-1)
+}
+
+// graphMST turns a kNN graph into core distances and a spanning tree: Kruskal over the
+// graph's edges under mutual reachability, then Borůvka rounds that join the pieces
+// through the shortest link found from a sample of each piece's points.
+func graphMST(ctx context.Context, x []float32, n, d int, nb neighbours, p params) ([]float64, []Edge, error) {
+	k := nb.k
 	cosine := p.Metric == Cosine
 	core := make([]float64, n)
 	for i := range core {

@@ -1,4 +1,79 @@
 // Package hdbscan clusters points with HDBSCAN, with the semantics of the reference Python
-// implementation (scikit-learn-contrib/hdbscan), as the paper does for prompt embeddings
-// (§4.1) and for a user's image embeddings (§5.3.2).
+// implementation (scikit-learn-contrib/hdbscan 0.8.43), as the paper does for prompt
+// embeddings (§4.1, preference pairs from prompt clusters) and for a user's image
+// embeddings (§5.3.2, the user's representative preference cluster).
+//
+// # Overview
+//
+// [Fit] takes one []float64 per point and [Options] whose zero value is the reference's
+// defaults (min_cluster_size 5, min_samples = min_cluster_size, Excess of Mass, epsilon 0,
+// alpha 1, Euclidean). The [Result] holds what the reference's HDBSCAN object exposes:
+// labels (-1 is noise), membership probabilities, GLOSH outlier scores, cluster
+// persistence, and, for users who want to inspect them, the core distances, the minimum
+// spanning tree, the single-linkage tree (scipy layout) and the condensed tree.
+// [Result.Predict] places new points in a fitted clustering the way the reference's
+// approximate_predict does, for example a user's new image in their existing preference
+// cluster. [ReadCSV] reads a points file for the examples/cluster program.
+//
+// The pipeline is the reference's, step by step:
+//
+//  1. core distance of a point: the distance to its min_samples-th nearest other point
+//     (the reference does not count the point itself although its docstring says so;
+//     Options.SelfInclusive gives scikit-learn's convention, where m means the reference's
+//     m-1);
+//  2. mutual reachability max(d(a,b)/alpha, core(a), core(b));
+//  3. Prim's minimum spanning tree from point 0;
+//  4. edges sorted by weight (stably: see Invariants), single-linkage tree by union-find;
+//  5. condensed tree with min_cluster_size, cluster stability;
+//  6. Excess of Mass or leaf selection, cluster_selection_epsilon, allow_single_cluster;
+//  7. labels, probabilities, GLOSH scores, persistence.
+//
+// Three modes compute steps 1–3 ([Mode]):
+//
+//   - Exact: float64 distances summed in coordinate order without fused multiply-add, the
+//     reference's Prim loop with its tie rules. O(n²·d) time, O(n) memory. Default below
+//     [FastThreshold] points.
+//   - Fast: float32 distances from a small C kernel (AVX-512, AVX2+FMA or plain C, chosen
+//     at start-up; a pure Go kernel where cgo is off): core distances in blocks of
+//     queries × data rows, split among goroutines; then the same Prim loop with the points
+//     outside the tree kept packed so each step streams one contiguous block, split among
+//     goroutines. O(n²·d) time, O(n·(d + k)) memory, never an n×n matrix. Labels agree with
+//     the exact mode (adjusted Rand index 1.0 on the 64-dimensional golden cases).
+//   - Approximate: from [ApproximateThreshold] points. k-means cells over the data (√n of
+//     them), each cell's points searched for their k nearest neighbours among the points of
+//     its 16 nearest cells; core distances from those neighbours; the minimum spanning forest
+//     of that kNN graph under mutual reachability (Kruskal); then Borůvka rounds join the
+//     pieces through the shortest link found from a sample of each piece. Time about
+//     O(n^1.5·d). Labels close to, not equal to, the exact ones.
+//
+// Cosine distance is 1 - cos, computed on rows scaled to unit length, as scikit-learn's
+// cosine_distances; in the float32 modes it is |a-b|²/2 of the unit rows.
+//
+// # Invariants
+//
+//   - Exact mode reproduces the reference bit for bit on its prims_kdtree path: core
+//     distances, the MST rows in the order found, the single-linkage and condensed trees;
+//     labels identical; probabilities, outlier scores and persistence to 1e-12. The test
+//     reads every case of the shared golden data set.
+//   - MST edges are sorted stably by weight. The reference uses numpy's unstable introsort,
+//     whose order of tied weights differs between numpy versions and CPUs, so the
+//     reference is not tie-stable itself; the golden files carry the stable-sort outputs.
+//   - The EOM pass holds the sum of the children's stabilities in float32, as the
+//     reference's Cython code does (it shows in cluster_persistence with epsilon).
+//   - cluster_selection_epsilon visits the candidate clusters in ascending id order (the
+//     reference iterates a Python set).
+//   - Exact duplicates give lambda = +Inf; then membership probabilities are 0 and GLOSH
+//     scores NaN exactly where the reference gives them.
+//   - The reference's 'generic' algorithm (BLAS distances) and 'boruvka_kdtree' give the
+//     same partition and merge heights up to rounding, laid out differently; Boruvka with
+//     the reference's approx_min_span_tree=True is not an exact MST, and ignores alpha.
+//   - Prediction uses the fit's core distances; the reference's prediction data recomputes
+//     them counting the point itself, so a borderline new point can be placed differently.
+//     A Result keeps a float64 copy of the points for prediction.
+//   - Bad input is an error wrapping [ErrInput], never a panic: no points, rows of unequal
+//     length, NaN or ±Inf (with the point and coordinate), fewer points than
+//     min_cluster_size, min_cluster_size below 2, all points identical, a zero vector
+//     under the cosine metric. Long work stops when the context is cancelled.
+//   - The library prints nothing; Options.Progress receives stage names ("core", "mst",
+//     "tree") with counts.
 package hdbscan

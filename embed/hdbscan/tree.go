@@ -76,7 +76,6 @@ func singleLinkage(sorted []Edge, n int) []Merge {
 // contributing [left, right] (the reference's bfs_from_hierarchy).
 func bfsHierarchy(slt []Merge, n, root int, out []int) []int {
 	out = append(out[:0], root)
-	level := out[0:1]
 	start := 0
 	for {
 		end := len(out)
@@ -86,7 +85,6 @@ func bfsHierarchy(slt []Merge, n, root int, out []int) []int {
 				out = append(out, m.Left, m.Right)
 			}
 		}
-		_ = level
 		if len(out) == end {
 			return out
 		}
