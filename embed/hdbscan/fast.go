@@ -339,4 +339,3 @@ func fastPrim(ctx context.Context, x []float32, n, d int, core []float64, p para
 	p.progress("mst", n-1, n-1)
 	return edges, nil
 }
-
