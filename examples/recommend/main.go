@@ -44,6 +44,7 @@ func run() error {
 		maxMin    = flag.Float64("max-minutes", 0, "sasrec: stop training after this many minutes (0: no limit)")
 		loss      = flag.String("loss", "bce", "sasrec: bce (paper) or ce (RecBole)")
 		save      = flag.String("save", "", "write the trained model to this file")
+		load      = flag.String("load", "", "evaluate a model saved with -save instead of training one")
 	)
 	flag.Parse()
 	if *data == "" {
@@ -115,10 +116,18 @@ func run() error {
 		return fmt.Errorf("unknown -model %q", *model)
 	}
 	start := time.Now()
-	if err := m.Fit(ctx, split); err != nil {
+	if *load != "" {
+		if m, err = recsys.LoadFile(*load); err != nil {
+			return err
+		}
+		fmt.Printf("loaded %s from %s\n", m.Name(), *load)
+	} else if err := m.Fit(ctx, split); err != nil {
 		return err
 	}
 	trainSeconds := time.Since(start).Seconds()
+	if *load != "" {
+		trainSeconds = 0
+	}
 	if sasTrain > 0 {
 		trainSeconds = sasTrain.Seconds() // without the evaluations run during training
 	}
