@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Item2Vec defaults (Barkan & Koenigstein 2016, which follows word2vec's skip-gram with
@@ -97,7 +97,10 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 		return fmt.Errorf("recsys: item2vec: no user has two training items")
 	}
 	workers := workerCount(o.Workers, len(users))
-	deltas := make([]map[int32][]float32, workers)
+	deltas := make([]*i2vDelta, workers)
+	for w := range deltas {
+		deltas[w] = newI2VDelta(n, d)
+	}
 	totalRounds := o.Epochs * ((len(users) + workers*item2vecRoundUsers - 1) / (workers * item2vecRoundUsers))
 	round := 0
 	for epoch := 0; epoch < o.Epochs; epoch++ {
@@ -108,25 +111,14 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 			round++
 			seed := rng.Uint64()
 			err := parallelChunks(ctx, hi-lo, workers, func(w, a, b int) error {
-				deltas[w] = m.trainUsers(s, users[lo+a:lo+b], o, lr, noise, rand.New(rand.NewPCG(seed, uint64(w))))
+				m.trainUsers(s, users[lo+a:lo+b], o, lr, noise, rand.New(rand.NewPCG(seed, uint64(w))), deltas[w])
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			for _, dm := range deltas {
-				keys := make([]int32, 0, len(dm))
-				for k := range dm {
-					keys = append(keys, k)
-				}
-				sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
-				for _, k := range keys {
-					tbl, row := m.in, int(k)
-					if k < 0 {
-						tbl, row = m.out, int(-k-1)
-					}
-					axpy32(1, dm[k], tbl[row*d:row*d+d])
-				}
+			for _, dl := range deltas {
+				dl.apply(m.in, m.out, d)
 			}
 		}
 	}
@@ -135,19 +127,57 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 	return nil
 }
 
-// trainUsers runs SGNS over the users' item sets and returns the updates, keyed by input row
-// i (≥ 0) or output row -(i+1).
-func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float32, noise *aliasTable, rng *rand.Rand) map[int32][]float32 {
-	d := o.Dim
-	delta := map[int32][]float32{}
-	get := func(k int32) []float32 {
-		v, ok := delta[k]
-		if !ok {
-			v = make([]float32, d)
-			delta[k] = v
-		}
-		return v
+// i2vDelta collects one worker's updates of a round in dense buffers, remembering which
+// rows it touched so that applying and clearing them costs only those rows.
+type i2vDelta struct {
+	in, out         []float32
+	inMark, outMark []bool
+	inRows, outRows []int32
+}
+
+func newI2VDelta(n, d int) *i2vDelta {
+	return &i2vDelta{in: make([]float32, n*d), out: make([]float32, n*d), inMark: make([]bool, n), outMark: make([]bool, n)}
+}
+
+func (dl *i2vDelta) rowIn(i int32, d int) []float32 {
+	if !dl.inMark[i] {
+		dl.inMark[i] = true
+		dl.inRows = append(dl.inRows, i)
 	}
+	return dl.in[int(i)*d : int(i)*d+d]
+}
+
+func (dl *i2vDelta) rowOut(i int32, d int) []float32 {
+	if !dl.outMark[i] {
+		dl.outMark[i] = true
+		dl.outRows = append(dl.outRows, i)
+	}
+	return dl.out[int(i)*d : int(i)*d+d]
+}
+
+// apply adds the updates into the weights in row order and clears them.
+func (dl *i2vDelta) apply(in, out []float32, d int) {
+	slices.Sort(dl.inRows)
+	slices.Sort(dl.outRows)
+	for _, i := range dl.inRows {
+		r := dl.in[int(i)*d : int(i)*d+d]
+		axpy32(1, r, in[int(i)*d:int(i)*d+d])
+		clear(r)
+		dl.inMark[i] = false
+	}
+	for _, i := range dl.outRows {
+		r := dl.out[int(i)*d : int(i)*d+d]
+		axpy32(1, r, out[int(i)*d:int(i)*d+d])
+		clear(r)
+		dl.outMark[i] = false
+	}
+	dl.inRows, dl.outRows = dl.inRows[:0], dl.outRows[:0]
+}
+
+// trainUsers runs SGNS over the users' item sets against the current weights, collecting
+// the updates in dl.
+func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float32, noise *aliasTable, rng *rand.Rand, dl *i2vDelta) {
+	d := o.Dim
 	grad := make([]float32, d)
 	for _, u := range users {
 		set := s.Train[u]
@@ -171,13 +201,12 @@ func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float
 					vout := m.out[int(out)*d:][:d]
 					gr := (label - sigmoid(dot32(vin, vout))) * lr
 					axpy32(gr, vout, grad)
-					axpy32(gr, vin, get(-out-1))
+					axpy32(gr, vin, dl.rowOut(out, d))
 				}
-				axpy32(1, grad, get(target))
+				axpy32(1, grad, dl.rowIn(target, d))
 			}
 		}
 	}
-	return delta
 }
 
 // Score implements Model.
