@@ -62,11 +62,12 @@ func sqToDist(s float32, cosine bool) float64 {
 // O(n·(k + workers·strip)) memory.
 func fastMST(ctx context.Context, m *matrix, p params) ([]float64, []Edge, error) {
 	x := toFloat32(m)
-	core, err := fastCore(ctx, x, m.n, m.d, p.minSamples, nil, p)
+	nb := &neighbours{k: graphDegree(p, m.n)}
+	core, err := fastCore(ctx, x, m.n, m.d, p.minSamples, nb, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	edges, err := fastPrim(ctx, x, m.n, m.d, core, p)
+	edges, err := lazyPrim(ctx, x, m.n, m.d, core, nb, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,8 +82,10 @@ type neighbours struct {
 }
 
 // fastCore computes each point's distance to its ms-th nearest other point with blocked,
-// parallel float32 kernels. When nb is not nil it also records the nb.k nearest neighbours
-// (nb.k >= ms).
+// parallel float32 kernels; every pair is computed once (the upper triangle by blocks of
+// queryBlock rows) and offered to both points. Each worker keeps its own k-best lists of
+// every point, merged at the end, so the result does not depend on the scheduling. When nb
+// is not nil it also records the nb.k nearest neighbours (nb.k >= ms).
 func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p params) ([]float64, error) {
 	cosine := p.Metric == Cosine
 	keep := ms
@@ -95,6 +98,7 @@ func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p 
 	norms := sqNorms(x, n, d)
 	workers := workerCount(p)
 	blocks := (n + queryBlock - 1) / queryBlock
+	lists := make([]*flatTopK, workers)
 	var mu sync.Mutex
 	next, done := 0, 0
 	var wg sync.WaitGroup
@@ -102,12 +106,10 @@ func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			h := newFlatTopK(n, keep)
+			lists[w] = h
 			strip := min(dataStrip, n)
 			out := make([]float32, queryBlock*strip)
-			heaps := make([]topK, queryBlock)
-			for i := range heaps {
-				heaps[i].init(keep)
-			}
 			for {
 				if ctx.Err() != nil {
 					return
@@ -121,39 +123,28 @@ func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p 
 				}
 				q0 := b * queryBlock
 				nq := min(queryBlock, n-q0)
-				for i := 0; i < nq; i++ {
-					heaps[i].reset()
-				}
-				for j0 := 0; j0 < n; j0 += strip {
+				for j0 := q0; j0 < n; j0 += strip {
 					mj := min(strip, n-j0)
 					sqBlockNorms(x[q0*d:(q0+nq)*d], nq, x[j0*d:(j0+mj)*d], mj, d,
 						norms[q0:q0+nq], norms[j0:j0+mj], out)
 					for i := 0; i < nq; i++ {
-						h := &heaps[i]
+						qi := int32(q0 + i)
 						row := out[i*mj : (i+1)*mj]
-						self := q0 + i - j0
-						for j, s := range row {
-							if j != self {
-								h.push(s, int32(j0+j))
-							}
+						first := 0
+						if j0 == q0 {
+							first = i + 1 // the block's own rows: the pairs j > i only
 						}
-					}
-				}
-				for i := 0; i < nq; i++ {
-					pt := q0 + i
-					h := &heaps[i]
-					h.sort()
-					core[pt] = sqToDist(h.val[ms-1], cosine)
-					if nb != nil {
-						for r := 0; r < keep; r++ {
-							nb.idx[pt*keep+r] = h.idx[r]
-							nb.dist[pt*keep+r] = sqToDist(h.val[r], cosine)
+						for j := first; j < mj; j++ {
+							s := row[j]
+							pj := int32(j0 + j)
+							h.push(qi, s, pj)
+							h.push(pj, s, qi)
 						}
 					}
 				}
 				mu.Lock()
-				done += nq
-				p.progress("core", done, n)
+				done += (n - q0) * nq
+				p.progress("core", min(done, n*n/2), n*n/2)
 				mu.Unlock()
 			}
 		}()
@@ -162,7 +153,83 @@ func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var merged topK
+	merged.init(keep)
+	for pt := 0; pt < n; pt++ {
+		merged.reset()
+		for _, h := range lists {
+			if h == nil {
+				continue
+			}
+			c := int(h.count[pt])
+			for r := 0; r < c; r++ {
+				merged.push(h.val[pt*keep+r], h.idx[pt*keep+r])
+			}
+		}
+		merged.sort()
+		core[pt] = sqToDist(merged.val[ms-1], cosine)
+		if nb != nil {
+			for r := 0; r < keep; r++ {
+				nb.idx[pt*keep+r] = merged.idx[r]
+				nb.dist[pt*keep+r] = sqToDist(merged.val[r], cosine)
+			}
+		}
+	}
 	return core, nil
+}
+
+// flatTopK keeps the k smallest (value, index) pairs of every point in flat arrays: one
+// max-heap of k entries per point.
+type flatTopK struct {
+	k     int
+	val   []float32
+	idx   []int32
+	count []int32
+}
+
+func newFlatTopK(n, k int) *flatTopK {
+	return &flatTopK{k: k, val: make([]float32, n*k), idx: make([]int32, n*k), count: make([]int32, n)}
+}
+
+func (h *flatTopK) push(pt int32, v float32, j int32) {
+	k := h.k
+	base := int(pt) * k
+	val, idx := h.val[base:base+k], h.idx[base:base+k]
+	above := func(a, b int) bool { return val[a] > val[b] || (val[a] == val[b] && idx[a] > idx[b]) }
+	c := int(h.count[pt])
+	if c < k {
+		val[c], idx[c] = v, j
+		h.count[pt]++
+		for i := c; i > 0; {
+			par := (i - 1) / 2
+			if !above(i, par) {
+				break
+			}
+			val[i], val[par] = val[par], val[i]
+			idx[i], idx[par] = idx[par], idx[i]
+			i = par
+		}
+		return
+	}
+	if v > val[0] || (v == val[0] && j >= idx[0]) {
+		return
+	}
+	val[0], idx[0] = v, j
+	for i := 0; ; {
+		l, r, big := 2*i+1, 2*i+2, i
+		if l < k && above(l, big) {
+			big = l
+		}
+		if r < k && above(r, big) {
+			big = r
+		}
+		if big == i {
+			return
+		}
+		val[i], val[big] = val[big], val[i]
+		idx[i], idx[big] = idx[big], idx[i]
+		i = big
+	}
 }
 
 // topK keeps the k smallest (value, index) pairs: a max-heap on value, then index.

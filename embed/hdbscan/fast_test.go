@@ -95,3 +95,30 @@ func TestKernelsAgree(t *testing.T) {
 	assert.Equal(t, b2, b1)
 	assert.InDeltaSlice(t, d2, d1, 1e-5)
 }
+
+// TestLazyPrimMatchesPrim checks the batched Prim against the plain float32 Prim loop: the
+// same multiset of MST weights (a minimum spanning tree's weights are unique).
+func TestLazyPrimMatchesPrim(t *testing.T) {
+	for _, alpha := range []float64{1, 0.7} {
+		pts := clipLike(5, 2500, 48, 12, 0.15, 0.7)
+		p, err := resolve(Options{MinClusterSize: 10, Alpha: alpha}, len(pts))
+		require.NoError(t, err)
+		m, err := newMatrix(pts, p.Metric)
+		require.NoError(t, err)
+		x := toFloat32(m)
+		nb := &neighbours{k: graphDegree(p, m.n)}
+		core, err := fastCore(context.Background(), x, m.n, m.d, p.minSamples, nb, p)
+		require.NoError(t, err)
+		lazy, err := lazyPrim(context.Background(), x, m.n, m.d, core, nb, p)
+		require.NoError(t, err)
+		plain, err := fastPrim(context.Background(), x, m.n, m.d, core, p)
+		require.NoError(t, err)
+		a, b := sortEdges(lazy), sortEdges(plain)
+		require.Len(t, a, len(b))
+		for i := range a {
+			if !assert.InDelta(t, b[i].Weight, a[i].Weight, 1e-5*b[i].Weight, "alpha %v, edge %d", alpha, i) {
+				break
+			}
+		}
+	}
+}

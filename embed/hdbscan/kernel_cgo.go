@@ -132,11 +132,51 @@ static void hdb_dot4x4(const float* Q, const float* X, int64_t d, const float* q
 	HDB_OUT(3, 0); HDB_OUT(3, 1); HDB_OUT(3, 2); HDB_OUT(3, 3);
 }
 
-static float hdb_dot(const float* a, const float* b, int64_t d) {
-	float s = 0;
-	for (int64_t k = 0; k < d; k++) s += a[k] * b[k];
-	return s;
+__attribute__((target("avx512f")))
+static float hdb_dot512(const float* a, const float* b, int64_t d) {
+	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+	int64_t k = 0;
+	for (; k + 32 <= d; k += 32) {
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
+		acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), acc1);
+	}
+	for (; k + 16 <= d; k += 16)
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
+	if (k < d) {
+		__mmask16 m = (__mmask16)((1u << (d - k)) - 1u);
+		acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), acc0);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
+
+// One query row against 4 data rows.
+__attribute__((target("avx512f")))
+static void hdb_dot1x4(const float* Q, const float* X, int64_t d, float qn, const float* xn, float* out) {
+	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	int64_t k = 0;
+	for (; k + 16 <= d; k += 16) {
+		__m512 q = _mm512_loadu_ps(Q + k);
+		a0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(X + k), a0);
+		a1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(X + d + k), a1);
+		a2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(X + 2 * d + k), a2);
+		a3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(X + 3 * d + k), a3);
+	}
+	if (k < d) {
+		__mmask16 m = (__mmask16)((1u << (d - k)) - 1u);
+		__m512 q = _mm512_maskz_loadu_ps(m, Q + k);
+		a0 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, X + k), a0);
+		a1 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, X + d + k), a1);
+		a2 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, X + 2 * d + k), a2);
+		a3 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, X + 3 * d + k), a3);
+	}
+	float s;
+	s = qn + xn[0] - 2.0f * _mm512_reduce_add_ps(a0); out[0] = s > 0 ? s : 0;
+	s = qn + xn[1] - 2.0f * _mm512_reduce_add_ps(a1); out[1] = s > 0 ? s : 0;
+	s = qn + xn[2] - 2.0f * _mm512_reduce_add_ps(a2); out[2] = s > 0 ? s : 0;
+	s = qn + xn[3] - 2.0f * _mm512_reduce_add_ps(a3); out[3] = s > 0 ? s : 0;
+}
+
+static float hdb_dot(const float* a, const float* b, int64_t d) { return hdb_dot512(a, b, d); }
 
 // Like hdb_block through the norms; the 4x4 AVX-512 kernel covers whole groups and a plain
 // loop the remainders.
@@ -157,11 +197,14 @@ static void hdb_block_dot(const float* Q, int64_t nq, const float* X, int64_t m,
 					out[r * m + j] = s > 0 ? s : 0;
 				}
 		}
-		for (int64_t r = i4; r < nq; r++)
-			for (int64_t j = j0; j < j1; j++) {
+		for (int64_t r = i4; r < nq; r++) {
+			for (int64_t j = j0; j < j4; j += 4)
+				hdb_dot1x4(Q + r * d, X + j * d, d, qn[r], xn + j, out + r * m + j);
+			for (int64_t j = j4; j < j1; j++) {
 				float s = qn[r] + xn[j] - 2.0f * hdb_dot(Q + r * d, X + j * d, d);
 				out[r * m + j] = s > 0 ? s : 0;
 			}
+		}
 	}
 }
 
