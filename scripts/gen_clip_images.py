@@ -9,7 +9,7 @@ ToTensor/Normalize (the normalisation itself is exact arithmetic and checked in 
                   its own mode (torchvision: short side 224, long side int(224*long/short)),
                   CenterCrop(224) (offset int(round((size-224)/2))), convert("RGB")
   NAME.hf.png     Hugging Face CLIPImageProcessor: convert("RGB") first, the same resize,
-                  centre crop with offset (size-224)//2
+                  centre crop with offset (size-224)//2 (only for files not opened as RGB)
   NAME.hps.png    HPSv2 (open_clip ResizeMaxSize): longest side to 224 (round(dim*scale)),
                   BICUBIC, zero padding pad//2 before and the rest after, convert("RGB")
   NAME.clip-exif.png  as .clip but after ImageOps.exif_transpose (only images with an EXIF
@@ -80,7 +80,8 @@ def main():
         im.load()
         base = os.path.join(OUT, name)
         clip(im).save(base + ".clip.png", optimize=True)
-        hf(im).save(base + ".hf.png", optimize=True)
+        if im.mode != "RGB":  # for RGB files only the crop offset rounding differs
+            hf(im).save(base + ".hf.png", optimize=True)
         hps(im).save(base + ".hps.png", optimize=True)
         if im.getexif().get(0x0112, 1) != 1:
             clip(ImageOps.exif_transpose(im)).save(base + ".clip-exif.png", optimize=True)

@@ -12,12 +12,15 @@ Exported (torch.onnx, opset 14) in the Hugging Face / Transformers.js layout:
   embed/testdata/tinyclip/onnx/text_model.onnx    input_ids [N,77] int64 -> text_embeds [N,12]
   embed/testdata/tinyclip/onnx/vision_model.onnx  pixel_values [N,3,224,224] -> image_embeds [N,12]
   embed/testdata/tinyclip/config.json, preprocessor_config.json
+  embed/testdata/tinyclip/bpe_simple_vocab_16e6.txt.gz  the first 48,895 lines of OpenAI's
+          merges file (all that the tokenizer reads), so that the folder is self-contained
   embed/testdata/tinyclip/golden.json  unit-length embeddings of a few prompts (ids from the
           reference tokenizer of scripts/gen_clip_tokenizer.py) and images (pixels from PIL
           as in scripts/gen_clip_images.py), computed by torch, not by ONNX Runtime.
 
 Run with Debian's interpreter: /usr/bin/python3 scripts/gen_clip_models.py
 """
+import gzip
 import json
 import math
 import os
@@ -203,6 +206,10 @@ def main():
            "image_processor_type": "CLIPImageProcessor"}
     with open(os.path.join(OUT, "preprocessor_config.json"), "w") as f:
         json.dump(pre, f, indent=2)
+    src = os.path.join(SHARED, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+    lines = gzip.open(src).read().decode("utf-8").split("\n")[: 49152 - 256 - 2 + 1]
+    with gzip.GzipFile(os.path.join(OUT, "bpe_simple_vocab_16e6.txt.gz"), "wb", 9, mtime=0) as f:
+        f.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 if __name__ == "__main__":
