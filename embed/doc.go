@@ -1,4 +1,68 @@
 // Package embed runs CLIP text and image encoders and the preference scorers (CLIPScore,
 // PickScore, HPSv2) on ONNX Runtime, with the tokenizers and image preprocessing that make
 // its embeddings equal to the reference Python pipelines' (paper §3.3, §4.1, §4.2, §5.3).
+//
+// # Overview
+//
+// CLIP embeddings drive the dataset map (§3.3, Fig. 2), prompt clustering for preference
+// pairs (§4.1), image item initialisation for retrieval (§4.2) and the labelling of LoRAs
+// and users for weights2weights (§5.3); PickScore, HPSv2 and CLIPScore measure the
+// Diffusion-DPO results (Table 4). The pieces, from a file on disk to an embedding:
+//
+//   - ONNX Runtime: [InitRuntime] loads libonnxruntime once per process. [FindLibrary]
+//     looks at IMAGEGEM_ONNXRUNTIME_LIB, ONNXRUNTIME_SHARED_LIBRARY_PATH, the standard
+//     system paths, then the copy scripts/onnxruntime.sh fetches into
+//     third_party/onnxruntime/linux-x64/ of the module (found by walking up from the
+//     working directory and from the executable); its error lists every path tried.
+//     [OpenSession] checks a model's input and output names at load time; [Session.Run]
+//     takes and returns plain Go [Tensor] values, so no runtime value can leak.
+//   - Tokenizer: [CLIPTokenizer] is OpenAI's clip/simple_tokenizer.py (HTML unescape,
+//     whitespace collapse, lower-case, the split regex, byte-to-unicode, BPE with </w>,
+//     49,408 ids, start 49406, end 49407) and [CLIPTokenizer.Tokenize] is
+//     clip.tokenize(text, truncate=True): 77 ids, the end token kept on truncation, zeros
+//     after it.
+//   - Images: [Preprocessor] decodes JPEG (including Adobe CMYK), PNG, GIF (first frame)
+//     and WebP into the mode PIL would open them in and applies [TransformCLIP] (OpenAI and
+//     open_clip), [TransformCLIPHF] (Hugging Face CLIPImageProcessor) or [TransformHPSv2]
+//     (longest side to 224, zero padding), with PIL's antialiased bicubic resampling
+//     reproduced in its own fixed-point arithmetic.
+//   - Models: [Open] reads a folder in the Hugging Face / Transformers.js layout
+//     (onnx/text_model.onnx, onnx/vision_model.onnx, config.json,
+//     preprocessor_config.json, and bpe_simple_vocab_16e6.txt.gz, merges.txt or
+//     tokenizer.json). [Model.EncodeText] and [Model.EncodeImages] run batches and return
+//     unit-length float32 vectors; [Cosine], [Normalize] and [TopK] work on them.
+//   - Scorers: [CLIPScore] (2.5·max(cos, 0), optional "A photo depicts " prefix),
+//     [PickScore] (logit_scale·cos) and [HPSv2] (cos under the HPSv2 transform).
+//
+// # Invariants
+//
+//   - Token ids equal the reference tokenizer's on every prompt of the shared corpus
+//     (79,855 prompts), whitespace, emoji, accents, CJK, weighting syntax, HTML entities
+//     and over-long prompts included. ftfy.fix_text, the reference's first step, is not
+//     applied: it repairs mojibake ("cafÃ©" becomes "café" there, stays as is here) and
+//     folds a few compatibility characters; text without mojibake is unaffected.
+//   - Preprocessed pixels are within 0.5/255 mean and 3/255 max absolute difference of
+//     PIL's per channel on the shared images (most are equal). Go's decoders stand in for
+//     libjpeg-turbo and libwebp; chroma is upsampled with their triangle filter and WebP
+//     uses libwebp's limited-range YUV conversion. Known gaps: animated WebP does not
+//     decode (golang.org/x/image/webp), and in lossy WebP with alpha a few nearly
+//     transparent pixels differ by up to 17/255 because PIL divides by alpha after
+//     resampling (the mean stays under 0.06/255).
+//   - By default EXIF orientation is ignored, as the reference pipelines do;
+//     Preprocessor.ApplyOrientation follows PIL's ImageOps.exif_transpose for JPEG files.
+//   - Images over the pixel limit (DefaultMaxPixels, PIL's decompression-bomb limit) are
+//     refused from their header before decoding.
+//   - A corrupt or missing image gives an error at its index; the rest of the batch
+//     completes. Long calls take a context and stop between batches when it is cancelled.
+//   - Embeddings are unit length; on the generated test towers they equal torch's within
+//     1e-4.
+//
+// # Model folders
+//
+// The text tower takes input_ids (int64 or int32, [batch, 77]) and, when the export
+// declares it, attention_mask; it returns text_embeds. The image tower takes pixel_values
+// [batch, 3, 224, 224] and returns image_embeds. A combined model.onnx is not read.
+// PickScore's temperature comes from Options.LogitScale, else config.json logit_scale or
+// logit_scale_init_value (both natural logarithms). HPSv2 folders are opened with
+// Options.Preprocessor.Transform = TransformHPSv2.
 package embed
