@@ -31,3 +31,28 @@ func BenchmarkFit5kExact(b *testing.B) { benchFit(b, 5000, Exact) }
 
 // BenchmarkFit100kApprox is 100,000 × 768 on the approximate path.
 func BenchmarkFit100kApprox(b *testing.B) { benchFit(b, 100000, Approximate) }
+
+// agreement fits the benchmark mixture with both modes and reports the adjusted Rand index
+// of the second's labels against the first's.
+func agreement(b *testing.B, n int, ref, mode Mode) {
+	pts := clipLike(2025, n, 768, 20, 0.1, 0.6)
+	for range b.N {
+		a, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: ref})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: mode})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(adjustedRand(a.Labels, c.Labels), "ARI")
+		b.ReportMetric(float64(c.NumClusters), "clusters")
+		b.ReportMetric(float64(c.NumNoise()), "noise")
+	}
+}
+
+// BenchmarkAgreeFastExact5k is the fast mode against the exact mode on 5,000 × 768.
+func BenchmarkAgreeFastExact5k(b *testing.B) { agreement(b, 5000, Exact, Fast) }
+
+// BenchmarkAgreeApproxFast20k is the approximate path against the fast mode on 20,000 × 768.
+func BenchmarkAgreeApproxFast20k(b *testing.B) { agreement(b, 20000, Fast, Approximate) }
