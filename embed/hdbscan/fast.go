@@ -134,11 +134,16 @@ func fastCore(ctx context.Context, x []float32, n, d, ms int, nb *neighbours, p 
 						if j0 == q0 {
 							first = i + 1 // the block's own rows: the pairs j > i only
 						}
+						worst := h.worst[j0 : j0+mj]
 						for j := first; j < mj; j++ {
 							s := row[j]
-							pj := int32(j0 + j)
-							h.push(qi, s, pj)
-							h.push(pj, s, qi)
+							// most pairs are farther than both points' current k-th: skip the calls
+							if s <= h.worst[qi] {
+								h.push(qi, s, int32(j0+j))
+							}
+							if s <= worst[j] {
+								h.push(int32(j0+j), s, qi)
+							}
 						}
 					}
 				}
@@ -185,10 +190,16 @@ type flatTopK struct {
 	val   []float32
 	idx   []int32
 	count []int32
+	worst []float32 // largest kept value of each point once it holds k, +Inf before
 }
 
 func newFlatTopK(n, k int) *flatTopK {
-	return &flatTopK{k: k, val: make([]float32, n*k), idx: make([]int32, n*k), count: make([]int32, n)}
+	h := &flatTopK{k: k, val: make([]float32, n*k), idx: make([]int32, n*k), count: make([]int32, n),
+		worst: make([]float32, n)}
+	for i := range h.worst {
+		h.worst[i] = float32(math.Inf(1))
+	}
+	return h
 }
 
 func (h *flatTopK) push(pt int32, v float32, j int32) {
@@ -209,6 +220,9 @@ func (h *flatTopK) push(pt int32, v float32, j int32) {
 			idx[i], idx[par] = idx[par], idx[i]
 			i = par
 		}
+		if c+1 == k {
+			h.worst[pt] = val[0]
+		}
 		return
 	}
 	if v > val[0] || (v == val[0] && j >= idx[0]) {
@@ -224,6 +238,7 @@ func (h *flatTopK) push(pt int32, v float32, j int32) {
 			big = r
 		}
 		if big == i {
+			h.worst[pt] = val[0]
 			return
 		}
 		val[i], val[big] = val[big], val[i]

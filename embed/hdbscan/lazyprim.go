@@ -126,15 +126,20 @@ func lazyPrim(ctx context.Context, x []float32, n, d int, core []float64, nb *ne
 							row := out[i*mj : (i+1)*mj]
 							for jj, s := range row {
 								pj := j0 + jj
+								cd := curD[pj]
+								// a distance can only help below cd: cheap test on the square first
+								if float64(s) >= sqLimit(cd, alpha, cosine) {
+									continue
+								}
 								lb := math.Max(ct, core[orig[pj]])
-								if curD[pj] <= lb {
+								if cd <= lb {
 									continue
 								}
 								dist := sqToDist(s, cosine)
 								if alpha != 1 {
 									dist /= alpha
 								}
-								if w := math.Max(dist, lb); w < curD[pj] {
+								if w := math.Max(dist, lb); w < cd {
 									curD[pj] = w
 									curSrc[pj] = int32(t)
 								}
@@ -183,6 +188,19 @@ func lazyPrim(ctx context.Context, x []float32, n, d int, core []float64, nb *ne
 	p.progress("mst", n-1, n-1)
 	_ = flushes
 	return edges, nil
+}
+
+// sqLimit is a squared float32 distance at or above which d/alpha cannot be below cd (with a
+// relative margin for the float32 rounding of the square).
+func sqLimit(cd, alpha float64, cosine bool) float64 {
+	if math.IsInf(cd, 1) {
+		return math.Inf(1)
+	}
+	v := cd * alpha
+	if cosine {
+		return 2 * v * (1 + 1e-6)
+	}
+	return v * v * (1 + 1e-6)
 }
 
 // argminCur returns the position with the smallest current distance (lowest point index
