@@ -11,11 +11,13 @@ import (
 
 // HNSW defaults from Malkov & Yashunin 2018 ("Efficient and robust approximate nearest
 // neighbor search using Hierarchical Navigable Small World graphs", §4.1 and hnswlib): M = 16
-// links per node, 2M on layer 0, efConstruction = 200, level multiplier 1/ln M.
+// links per node, 2M on layer 0, efConstruction = 200, level multiplier 1/ln M. The search
+// beam of 400 is ours: it gave recall@100 0.98 against exact top-k in BenchmarkHNSW (20,000
+// clustered 128-dimensional vectors), where 200 gave 0.91.
 const (
 	DefaultHNSWM              = 16
 	DefaultHNSWEfConstruction = 200
-	DefaultHNSWEfSearch       = 200
+	DefaultHNSWEfSearch       = 400
 )
 
 // HNSWOptions configure NewHNSW. The zero value means the defaults above.

@@ -2,6 +2,7 @@ package recsys
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -37,8 +38,9 @@ func clusteredVectors(rng *rand.Rand, n, dim, centers int) []float32 {
 }
 
 // BenchmarkHNSW builds an index over RECSYS_ANN_N vectors of RECSYS_ANN_DIM dimensions
-// (defaults 50,000 × 128), then runs 200 queries at k = 100 and reports recall@100 against
-// exact TopK, the build time, and HNSW and exact queries per second.
+// (defaults 50,000 × 128), then runs 200 queries at k = 100 with ef 200, 400 and 800 and
+// reports recall@100 against exact TopK, queries per second, the build time, and exact
+// top-k queries per second.
 func BenchmarkHNSW(b *testing.B) {
 	n, dim := envInt("RECSYS_ANN_N", 50000), envInt("RECSYS_ANN_DIM", 128)
 	const nq, k = 200, 100
@@ -58,27 +60,29 @@ func BenchmarkHNSW(b *testing.B) {
 			b.Fatal(err)
 		}
 		exactDur := time.Since(t1)
-		t2 := time.Now()
-		found := 0
-		for q := 0; q < nq; q++ {
-			hits, err := idx.Search(queries[q*dim:q*dim+dim], k, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			want := map[int32]bool{}
-			for _, h := range exact[q] {
-				want[h.Item] = true
-			}
-			for _, h := range hits {
-				if want[h.Item] {
-					found++
+		for _, ef := range []int{200, 400, 800} {
+			t2 := time.Now()
+			found := 0
+			for q := 0; q < nq; q++ {
+				hits, err := idx.Search(queries[q*dim:q*dim+dim], k, ef)
+				if err != nil {
+					b.Fatal(err)
+				}
+				want := map[int32]bool{}
+				for _, h := range exact[q] {
+					want[h.Item] = true
+				}
+				for _, h := range hits {
+					if want[h.Item] {
+						found++
+					}
 				}
 			}
+			searchDur := time.Since(t2)
+			b.ReportMetric(float64(found)/float64(nq*k), fmt.Sprintf("recall@100/ef%d", ef))
+			b.ReportMetric(float64(nq)/searchDur.Seconds(), fmt.Sprintf("qps/ef%d", ef))
 		}
-		searchDur := time.Since(t2)
-		b.ReportMetric(float64(found)/float64(nq*k), "recall@100")
 		b.ReportMetric(build.Seconds(), "build-s")
-		b.ReportMetric(float64(nq)/searchDur.Seconds(), "hnsw-qps")
 		b.ReportMetric(float64(nq)/exactDur.Seconds(), "exact-qps")
 	}
 }
