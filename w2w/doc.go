@@ -45,7 +45,10 @@
 // The heavy linear algebra (batched rank-1 reduction, Gram matrices, projections) runs
 // through the [Backend] interface. [CPU] is the default and the reference; an accelerated
 // backend registers itself with [SetDefaultBackend] and must match the CPU results to 1e-4
-// relative.
+// relative. Built with -tags openblas (cgo and Debian's libopenblas-dev), the package adds
+// the OpenBLAS backend, which runs the Gram matrices, projections and factor products on
+// OpenBLAS's float32 kernels and becomes the default; pure Go cannot reach BLAS speed for
+// the PCA of a large population (see BENCHMARKS.md).
 //
 // # Invariants
 //
