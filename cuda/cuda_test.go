@@ -115,6 +115,30 @@ func TestGramAndMulTMatchFloat64(t *testing.T) {
 	}
 }
 
+func TestCombineMatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, n, d := 7, 300, 5000
+	c := make([]float64, m*n)
+	x := make([]float32, n*d)
+	for i := range c {
+		c[i] = rng.NormFloat64()
+	}
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	out := make([]float32, m*d)
+	require.NoError(t, Combine(context.Background(), c, m, x, n, d, out))
+	for i := 0; i < m; i++ {
+		for j := 0; j < d; j += 97 {
+			want := 0.0
+			for k := 0; k < n; k++ {
+				want += c[i*n+k] * float64(x[k*d+j])
+			}
+			assert.InDelta(t, want, float64(out[i*d+j]), 1e-3*math.Sqrt(float64(n)))
+		}
+	}
+}
+
 func TestFlattenAlignsSignsAndPlaces(t *testing.T) {
 	trips := []Triplet{
 		{Sigma: 4, U: []float32{0, -1}, V: []float32{1, 0, 0}},

@@ -39,3 +39,9 @@ func Gram(ctx context.Context, x []float32, n, d int, g []float64) error { retur
 func MulT(ctx context.Context, x []float32, n, d int, b []float32, m int, out []float64) error {
 	return errDisabled
 }
+
+// Combine computes out = C·X for row-major C (m×n) and X (n×d). Without the cuda tag it
+// returns ErrUnavailable.
+func Combine(ctx context.Context, c []float64, m int, x []float32, n, d int, out []float32) error {
+	return errDisabled
+}

@@ -21,6 +21,7 @@ func TestStubReportsUnavailable(t *testing.T) {
 	assert.ErrorIs(t, Flatten(ctx, nil, nil, 1, 1, make([]float32, 1)), ErrUnavailable)
 	assert.ErrorIs(t, Gram(ctx, make([]float32, 4), 2, 2, make([]float64, 4)), ErrUnavailable)
 	assert.ErrorIs(t, MulT(ctx, make([]float32, 4), 2, 2, make([]float32, 4), 2, make([]float64, 4)), ErrUnavailable)
+	assert.ErrorIs(t, Combine(ctx, make([]float64, 4), 2, make([]float32, 4), 2, 2, make([]float32, 4)), ErrUnavailable)
 
 	// Shape errors are reported before availability, so callers see their own mistakes.
 	bad := []Factors{{Up: make([]float32, 5), Down: make([]float32, 8), Out: 3, In: 4, Rank: 2}}

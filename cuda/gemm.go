@@ -95,3 +95,55 @@ func gemm(ctx context.Context, x []float32, n, d int, b []float32, m int, out []
 		return download(out, acc)
 	})
 }
+
+// Combine computes out = C·X (m×d, row-major) for row-major C (m×n, float64, converted to
+// float32 on the device side) and X (n×d) with cuBLAS: the PCA components and
+// back-projections are such combinations of the flattened vectors.
+func Combine(ctx context.Context, c []float64, m int, x []float32, n, d int, out []float32) error {
+	if len(c) != m*n || len(x) != n*d || len(out) != m*d {
+		return fmt.Errorf("cuda: combine: c has %d values (want %d×%d), x %d (want %d×%d), out %d (want %d×%d)",
+			len(c), m, n, len(x), n, d, len(out), m, d)
+	}
+	dv, err := getDevice()
+	if err != nil {
+		return err
+	}
+	if m == 0 || d == 0 {
+		return nil
+	}
+	if n == 0 {
+		clear(out)
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c32 := make([]float32, len(c))
+	for i, v := range c {
+		c32[i] = float32(v)
+	}
+	return dv.ctx.Do(func() error {
+		var bufs buffers
+		defer bufs.free()
+		dx, err := upload(&bufs, x)
+		if err != nil {
+			return err
+		}
+		dc, err := upload(&bufs, c32)
+		if err != nil {
+			return err
+		}
+		dout, err := bufs.alloc(int64(m) * int64(d) * 4)
+		if err != nil {
+			return err
+		}
+		// Row-major out (m×d) is the column-major d×m matrix Xᵀ·Cᵀ, where row-major X reads
+		// as column-major Xᵀ (d×n, ld d) and row-major C as column-major Cᵀ (n×m, ld n).
+		dv.blas.Sgemm(blas.NoTrans, blas.NoTrans, d, m, n, 1, deviceSlice(dx, n*d), d,
+			deviceSlice(dc, m*n), n, 0, deviceSlice(dout, m*d), d)
+		if err := dv.blas.Err(); err != nil {
+			return fmt.Errorf("cuda: sgemm: %w", err)
+		}
+		return download(out, dout)
+	})
+}
