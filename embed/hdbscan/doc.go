@@ -31,8 +31,8 @@
 // Three modes compute steps 1–3 ([Mode]):
 //
 //   - Exact: float64 distances summed in coordinate order without fused multiply-add, the
-//     reference's Prim loop with its tie rules. O(n²·d) time, O(n) memory. Default below
-//     [FastThreshold] points.
+//     reference's Prim loop with its tie rules. O(n²·d) time, O(n) memory. Auto takes it
+//     while n²·d is at most [ExactWork].
 //   - Fast: float32 distances from a small C kernel (AVX-512, AVX2+FMA or plain C, chosen
 //     at start-up; a pure Go kernel where cgo is off): core distances in blocks of
 //     queries × data rows, split among goroutines; then the same Prim loop with the points

@@ -58,14 +58,7 @@ func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error)
 	}
 	mode := p.Mode
 	if mode == Auto {
-		switch {
-		case m.n >= ApproximateThreshold:
-			mode = Approximate
-		case m.n >= FastThreshold:
-			mode = Fast
-		default:
-			mode = Exact
-		}
+		mode = autoMode(m.n, m.d)
 	}
 	var core []float64
 	var mst []Edge
@@ -113,4 +106,15 @@ func finish(n int, core []float64, mst []Edge, p params) *Result {
 	}
 	p.progress("tree", 1, 1)
 	return res
+}
+
+// autoMode is the mode Auto takes for n points of d coordinates.
+func autoMode(n, d int) Mode {
+	switch {
+	case n >= ApproximateThreshold:
+		return Approximate
+	case float64(n)*float64(n)*float64(d) > ExactWork:
+		return Fast
+	}
+	return Exact
 }

@@ -129,3 +129,14 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestAutoMode(t *testing.T) {
+	assert.Equal(t, Exact, autoMode(1500, 64))
+	assert.Equal(t, Exact, autoMode(30000, 2))
+	assert.Equal(t, Fast, autoMode(20000, 768))
+	assert.Equal(t, Fast, autoMode(2000, 768))
+	assert.Equal(t, Approximate, autoMode(100000, 768))
+	res, err := Fit(context.Background(), grid(30), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, Exact, res.Mode)
+}
