@@ -60,6 +60,10 @@ func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error)
 	if mode == Auto {
 		mode = autoMode(m.n, m.d)
 	}
+	if mode != Exact && m.maxAbs > maxCoordinate32 {
+		return nil, fmt.Errorf("hdbscan: a coordinate of magnitude %g is beyond ±%g, where the %v mode's float32 distances overflow (scale the data or use the exact mode): %w",
+			m.maxAbs, maxCoordinate32, mode, ErrInput)
+	}
 	var core []float64
 	var mst []Edge
 	switch mode {

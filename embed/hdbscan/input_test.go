@@ -52,6 +52,8 @@ func TestFitRejectsBadInput(t *testing.T) {
 		{"negative alpha", grid(20), Options{Alpha: -1}, "alpha -1"},
 		{"nan epsilon", grid(20), Options{Epsilon: math.NaN()}, "epsilon NaN"},
 		{"bad mode", grid(20), Options{Mode: Mode(9)}, "mode Mode(9)"},
+		{"huge", append(grid(20), []float64{1e200, 0}), Options{}, "point 20, coordinate 0 is 1e+200"},
+		{"huge for float32", append(grid(20), []float64{1e20, 0}), Options{Mode: Fast}, "fast mode's float32 distances overflow"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Fit(ctx, tc.pts, tc.opts)

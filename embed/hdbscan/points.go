@@ -7,9 +7,20 @@ import (
 
 // matrix holds n points of d coordinates, row-major.
 type matrix struct {
-	n, d int
-	x    []float64
+	n, d   int
+	x      []float64
+	maxAbs float64 // largest coordinate magnitude
 }
+
+// Coordinate bounds that keep sums of squared differences finite.
+const (
+	// maxCoordinate bounds coordinates for float64 distances: (2·1e100)² summed over any
+	// realistic dimension stays far below math.MaxFloat64 (1.8e308).
+	maxCoordinate = 1e100
+	// maxCoordinate32 bounds coordinates for the float32 modes: (2·1e15)² summed over a
+	// million dimensions is 4e36, below math.MaxFloat32 (3.4e38).
+	maxCoordinate32 = 1e15
+)
 
 func (m *matrix) row(i int) []float64 { return m.x[i*m.d : (i+1)*m.d] }
 
@@ -33,10 +44,17 @@ func newMatrix(points [][]float64, metric Metric) (*matrix, error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("hdbscan: point %d, coordinate %d is %v: %w", i, k, v, ErrInput)
 			}
+			if math.Abs(v) > maxCoordinate {
+				return nil, fmt.Errorf("hdbscan: point %d, coordinate %d is %v, beyond ±%g where squared distances overflow: %w", i, k, v, maxCoordinate, ErrInput)
+			}
+			if a := math.Abs(v); a > m.maxAbs {
+				m.maxAbs = a
+			}
 		}
 		copy(m.row(i), p)
 	}
 	if metric == Cosine {
+		m.maxAbs = 1 // unit rows below
 		for i := 0; i < n; i++ {
 			r := m.row(i)
 			var s float64
