@@ -142,3 +142,54 @@ func TestAutoMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Exact, res.Mode)
 }
+
+// FuzzFit feeds arbitrary coordinates and parameters to every mode: an error or a result,
+// never a panic, and a result is consistent.
+func FuzzFit(f *testing.F) {
+	f.Add([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13"), uint8(2), uint8(1), uint8(0))
+	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), uint8(3), uint8(2), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, mcs, ms, flags uint8) {
+		const d = 2
+		var pts [][]float64
+		for i := 0; i+2*d <= len(data) && len(pts) < 200; i += 2 * d {
+			p := make([]float64, d)
+			for k := 0; k < d; k++ {
+				// small integers with many ties and duplicates, sometimes huge or non-finite
+				v := float64(int8(data[i+2*k])) * float64(data[i+2*k+1]%4)
+				switch data[i+2*k+1] {
+				case 0xff:
+					v = math.NaN()
+				case 0xfe:
+					v = math.Inf(1)
+				case 0xfd:
+					v = 1e30
+				}
+				p[k] = v
+			}
+			pts = append(pts, p)
+		}
+		o := Options{MinClusterSize: int(mcs % 12), MinSamples: int(ms % 8), Mode: Mode(flags % 4),
+			AllowSingleCluster: flags&4 != 0, Metric: Metric(flags >> 3 % 2)}
+		if flags&16 != 0 {
+			o.Selection = Leaf
+		}
+		if flags&32 != 0 {
+			o.Epsilon = 0.5
+		}
+		if flags&64 != 0 {
+			o.Alpha = 0.5
+		}
+		res, err := Fit(context.Background(), pts, o)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInput)
+			return
+		}
+		require.Len(t, res.Labels, len(pts))
+		require.Len(t, res.MST, len(pts)-1)
+		for _, l := range res.Labels {
+			require.True(t, l >= -1 && l < res.NumClusters)
+		}
+		_, _, err = res.Predict(pts[:1])
+		require.NoError(t, err)
+	})
+}
