@@ -3,12 +3,22 @@
 package w2w
 
 // #cgo LDFLAGS: -lopenblas
+// #include <stddef.h>
 // #include <cblas.h>
+// // LAPACK's dsyevr (Fortran interface, shipped inside libopenblas; LP64 integers; the
+// // trailing arguments are the hidden lengths of the character arguments).
+// void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
+//     const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
+//     const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
+//     double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+//     size_t, size_t, size_t);
 import "C"
 
 import (
 	"context"
 	"fmt"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // OpenBLAS is the CPU backend with its Gram matrices and products on OpenBLAS's float32
@@ -174,4 +184,53 @@ func (OpenBLAS) Combine(ctx context.Context, coef []float64, m int, x []float32,
 	C.cblas_sgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasNoTrans, C.blasint(m), C.blasint(d), C.blasint(n),
 		1, (*C.float)(&c32[0]), C.blasint(n), (*C.float)(&x[0]), C.blasint(d), 0, (*C.float)(&out[0]), C.blasint(d))
 	return nil
+}
+
+// topEigen returns the top k eigenpairs of the symmetric n×n matrix g (descending) with
+// LAPACK's dsyevr, which computes only the eigenvectors asked for (gonum's EigenSym computes
+// all n). Eigenvalues below relEigenFloor of the largest are dropped, as [topEigen] does.
+func (OpenBLAS) topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error) {
+	k = min(k, n)
+	a := append([]float64(nil), g...) // symmetric: row-major is column-major
+	jobz, rng, uplo := C.char('V'), C.char('I'), C.char('U')
+	cn, lda, il, iu, ldz := C.int(n), C.int(n), C.int(n-k+1), C.int(n), C.int(n)
+	var vl, vu, abstol C.double
+	var found, info C.int
+	w := make([]float64, n)
+	z := make([]float64, n*k)
+	isuppz := make([]C.int, 2*k)
+	// Workspace query, then the call.
+	var wq C.double
+	var iwq C.int
+	lw, liw := C.int(-1), C.int(-1)
+	C.dsyevr_(&jobz, &rng, &uplo, &cn, (*C.double)(&a[0]), &lda, &vl, &vu, &il, &iu, &abstol, &found,
+		(*C.double)(&w[0]), (*C.double)(&z[0]), &ldz, &isuppz[0], &wq, &lw, &iwq, &liw, &info, 1, 1, 1)
+	if info != 0 {
+		return nil, nil, fmt.Errorf("%w: dsyevr workspace query: info %d", ErrUnsupported, info)
+	}
+	lw, liw = C.int(wq), iwq
+	work := make([]float64, int(lw))
+	iwork := make([]C.int, int(liw))
+	C.dsyevr_(&jobz, &rng, &uplo, &cn, (*C.double)(&a[0]), &lda, &vl, &vu, &il, &iu, &abstol, &found,
+		(*C.double)(&w[0]), (*C.double)(&z[0]), &ldz, &isuppz[0], (*C.double)(&work[0]), &lw, &iwork[0], &liw, &info, 1, 1, 1)
+	if info != 0 || int(found) != k {
+		return nil, nil, fmt.Errorf("%w: dsyevr: info %d, %d of %d eigenpairs", ErrUnsupported, info, found, k)
+	}
+	top := w[k-1]
+	var lam []float64
+	for j := 0; j < k; j++ {
+		v := w[k-1-j]
+		if v <= relEigenFloor*top || v <= 0 {
+			break
+		}
+		lam = append(lam, v)
+	}
+	E := mat.NewDense(n, max(len(lam), 1), nil)
+	for j := range lam {
+		col := z[(k-1-j)*n : (k-j)*n]
+		for i := 0; i < n; i++ {
+			E.Set(i, j, col[i])
+		}
+	}
+	return lam, E, nil
 }

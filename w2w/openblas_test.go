@@ -49,6 +49,25 @@ func TestOpenBLASParity(t *testing.T) {
 		assert.Less(t, relVecErr(t1[i].U, f64(t2[i].U)), 1e-4)
 		assert.Less(t, relVecErr(t1[i].V, f64(t2[i].V)), 1e-4)
 	}
+	// Partial eigensolver: the same top eigenpairs as gonum's full one.
+	const en = 60
+	ex := randFloats(rng, en*200, 1)
+	eg := make([]float64, en*en)
+	require.NoError(t, cpu.Gram(ctx, ex, en, 200, eg))
+	l1, e1, err := ob.topEigen(eg, en, 10)
+	require.NoError(t, err)
+	l2, e2, err := topEigen(eg, en, 10)
+	require.NoError(t, err)
+	require.Len(t, l1, len(l2))
+	for j := range l1 {
+		assert.InDelta(t, 1, l1[j]/l2[j], 1e-10)
+		var c1, c2 []float32
+		for i := 0; i < en; i++ {
+			c1 = append(c1, float32(e1.At(i, j)))
+			c2 = append(c2, float32(e2.At(i, j)))
+		}
+		assert.Less(t, relVecErr(c1, f64(c2)), 1e-5)
+	}
 	c1, c2 := make([]float32, m*d), make([]float32, m*d)
 	require.NoError(t, ob.Combine(ctx, coef, m, x, n, d, c1))
 	require.NoError(t, cpu.Combine(ctx, coef, m, x, n, d, c2))

@@ -196,6 +196,11 @@ func centre(x []float32, n, d int, standardize bool) (mean, std []float32) {
 	return mean, std
 }
 
+// eigenTopper is implemented by backends with a faster partial symmetric eigensolver.
+type eigenTopper interface {
+	topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error)
+}
+
 // topEigen returns the top k eigenpairs (descending) of the symmetric n×n matrix g, dropping
 // eigenvalues below relEigenFloor of the largest.
 func topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error) {
@@ -232,7 +237,11 @@ func (s *Space) gramPCA(ctx context.Context, be Backend, xc []float32, n, d, m i
 		return err
 	}
 	o.progress("eigen")
-	lam, E, err := topEigen(g, n, m)
+	eig := topEigen
+	if te, ok := be.(eigenTopper); ok {
+		eig = te.topEigen
+	}
+	lam, E, err := eig(g, n, m)
 	if err != nil {
 		return err
 	}
