@@ -11,8 +11,10 @@ import (
 // Parameters of the approximate path.
 const (
 	// probeLists is the number of nearest inverted lists (k-means cells) whose points are
-	// searched for the neighbours of a cell's points.
-	probeLists = 16
+	// searched for the neighbours of a cell's points. On the 20,000 × 768 benchmark mixture
+	// 16 gave an adjusted Rand index of 0.978 against the fast mode and 32 gave 0.990, the
+	// same as an exact kNN graph.
+	probeLists = 32
 	// kmeansIterations is the number of Lloyd iterations that place the cells.
 	kmeansIterations = 6
 	// kmeansSamplePerList is how many sample points per cell train the k-means.

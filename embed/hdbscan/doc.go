@@ -46,7 +46,7 @@
 //     64-dimensional golden cases and the generated tests).
 //   - Approximate: from [ApproximateThreshold] points. k-means cells over the data (√n of
 //     them), each cell's points searched for their k nearest neighbours among the points of
-//     its 16 nearest cells; core distances from those neighbours; the minimum spanning forest
+//     its 32 nearest cells; core distances from those neighbours; the minimum spanning forest
 //     of that kNN graph under mutual reachability (Kruskal); then Borůvka rounds join the
 //     pieces through the shortest link found from a sample of each piece. Time about
 //     O(n^1.5·d). Labels close to, not equal to, the exact ones.
