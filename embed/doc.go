@@ -21,6 +21,11 @@
 //     49,408 ids, start 49406, end 49407) and [CLIPTokenizer.Tokenize] is
 //     clip.tokenize(text, truncate=True): 77 ids, the end token kept on truncation, zeros
 //     after it.
+//   - Tokenizers for the safety classifiers (Detoxify): [WordPiece] (BERT, from vocab.txt),
+//     [ByteBPE] (RoBERTa and GPT-2, from vocab.json and merges.txt) and [LoadTokenizerJSON]
+//     for Hugging Face tokenizer.json files with WordPiece, byte-level BPE or Unigram
+//     (XLM-R) models. Each [Tokenizer] returns ids with the special tokens, truncated to
+//     the model's 512 positions.
 //   - Images: [Preprocessor] decodes JPEG (including Adobe CMYK), PNG, GIF (first frame)
 //     and WebP into the mode PIL would open them in and applies [TransformCLIP] (OpenAI and
 //     open_clip), [TransformCLIPHF] (Hugging Face CLIPImageProcessor) or [TransformHPSv2]
@@ -54,6 +59,12 @@
 //     refused from their header before decoding.
 //   - A corrupt or missing image gives an error at its index; the rest of the batch
 //     completes. Long calls take a context and stop between batches when it is cancelled.
+//   - WordPiece and byte-level BPE ids equal the reference tokenizers' (Transformers'
+//     BertTokenizer with do_lower_case, GPT-2's encoder as RobertaTokenizer uses it) on
+//     every 53rd corpus prompt and on edge cases. BERT's newer NFC pre-normalisation is not
+//     applied. The Unigram tokenizer approximates sentencepiece's precompiled normaliser
+//     with NFKC and has no reference parity test (no XLM-R vocabulary is in the shared
+//     data).
 //   - Embeddings are unit length; on the generated test towers they equal torch's within
 //     1e-4.
 //

@@ -135,8 +135,14 @@ func folderPreprocessor(dir string, base Preprocessor) (Preprocessor, error) {
 	return base, nil
 }
 
-// folderTokenizer finds the CLIP BPE vocabulary of a model folder: open_clip's
-// bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of tokenizer.json.
+// LoadFolderTokenizer loads the CLIP tokenizer of a model folder without loading its
+// models: open_clip's bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of
+// tokenizer.json, in that order.
+func LoadFolderTokenizer(dir string) (*CLIPTokenizer, error) {
+	return folderTokenizer(dir)
+}
+
+// folderTokenizer finds the CLIP BPE vocabulary of a model folder.
 func folderTokenizer(dir string) (*CLIPTokenizer, error) {
 	for _, name := range []string{openCLIPVocab, "merges.txt"} {
 		p := filepath.Join(dir, name)

@@ -5,3 +5,5 @@ package embed
 const raceEnabled = false
 
 const raceImageBytes = 0
+
+const racePromptStride = 1

@@ -7,4 +7,7 @@ package embed
 const raceEnabled = true
 
 // raceImageBytes skips files larger than this under the race detector.
-const raceImageBytes = 400 << 10
+const raceImageBytes = 300 << 10
+
+// racePromptStride checks every 5th corpus prompt under the race detector.
+const racePromptStride = 5

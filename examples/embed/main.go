@@ -137,11 +137,7 @@ func tokenize(vocab, model, in string, stdout io.Writer) error {
 	case vocab != "":
 		tok, err = embed.LoadCLIPTokenizer(vocab)
 	case model != "":
-		var m *embed.Model
-		if m, err = embed.Open(model, embed.Options{TextOnly: true}); err == nil {
-			tok = m.Tokenizer()
-			defer m.Close()
-		}
+		tok, err = embed.LoadFolderTokenizer(model)
 	default:
 		return errors.New("tokenize needs -vocab or -model")
 	}

@@ -47,6 +47,11 @@ func TestTokenizeMatchesReference(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"tokenize", "-vocab", vocab, "-in", p}, &out, &out))
 	assert.Equal(t, strings.Join(want, "\n")+"\n", out.String())
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"tokenize", "-model", tinyModel, "-in", p}, &out, &out))
+	assert.Equal(t, strings.Join(want, "\n")+"\n", out.String())
+	assert.Error(t, run(context.Background(), []string{"tokenize", "-in", p}, &out, &out))
 }
 
 func requireRuntime(t *testing.T) {
