@@ -72,7 +72,9 @@
 //
 // The text tower takes input_ids (int64 or int32, [batch, 77]) and, when the export
 // declares it, attention_mask; it returns text_embeds. The image tower takes pixel_values
-// [batch, 3, 224, 224] and returns image_embeds. A combined model.onnx is not read.
+// [batch, 3, 224, 224] and returns image_embeds. A folder with neither but a combined
+// model.onnx (a whole CLIPModel export) is read too: each call feeds the other tower a
+// one-item dummy batch.
 // PickScore's temperature comes from Options.LogitScale, else config.json logit_scale or
 // logit_scale_init_value (both natural logarithms). HPSv2 folders are opened with
 // Options.Preprocessor.Transform = TransformHPSv2.

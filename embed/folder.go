@@ -14,11 +14,12 @@ import (
 // Files of a model folder in the Hugging Face / Transformers.js layout, and open_clip's
 // vocabulary file.
 const (
-	textModelFile    = "onnx/text_model.onnx"
-	visionModelFile  = "onnx/vision_model.onnx"
-	configFile       = "config.json"
-	preprocessorFile = "preprocessor_config.json"
-	openCLIPVocab    = "bpe_simple_vocab_16e6.txt.gz"
+	textModelFile     = "onnx/text_model.onnx"
+	visionModelFile   = "onnx/vision_model.onnx"
+	combinedModelFile = "model.onnx"
+	configFile        = "config.json"
+	preprocessorFile  = "preprocessor_config.json"
+	openCLIPVocab     = "bpe_simple_vocab_16e6.txt.gz"
 )
 
 // Tensor names of the exported towers (Transformers.js / Optimum CLIP exports).

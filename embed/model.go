@@ -43,6 +43,7 @@ type Model struct {
 	text       *Session
 	textMask   bool
 	vision     *Session
+	combined   bool // text and vision are one session over model.onnx
 	tok        *CLIPTokenizer
 	pre        Preprocessor
 	ctxLen     int
@@ -52,7 +53,9 @@ type Model struct {
 }
 
 // Open loads a model folder: onnx/text_model.onnx (input_ids [, attention_mask] ->
-// text_embeds), onnx/vision_model.onnx (pixel_values -> image_embeds), config.json,
+// text_embeds) and onnx/vision_model.onnx (pixel_values -> image_embeds), or, when
+// neither exists, a combined model.onnx (input_ids, pixel_values [, attention_mask] ->
+// text_embeds, image_embeds) at the top or under onnx/; config.json,
 // preprocessor_config.json, and the tokenizer (see [Options.Vocabulary]).
 func Open(dir string, opts Options) (*Model, error) {
 	if opts.TextOnly && opts.ImageOnly {
@@ -80,6 +83,19 @@ func Open(dir string, opts Options) (*Model, error) {
 		m.logitScale = math.Exp(defaultLogitScale)
 	}
 	var err error
+	if combined := combinedModel(dir); combined != "" {
+		if m.tok, err = m.loadTokenizer(opts); err != nil {
+			return nil, err
+		}
+		if m.pre, err = folderPreprocessor(dir, opts.Preprocessor); err != nil {
+			return nil, err
+		}
+		m.pre = m.pre.withDefaults()
+		if err := m.openCombined(combined, opts.Session); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	if !opts.ImageOnly {
 		if opts.Vocabulary != "" {
 			m.tok, err = LoadCLIPTokenizer(opts.Vocabulary)
@@ -108,6 +124,60 @@ func Open(dir string, opts Options) (*Model, error) {
 	return m, nil
 }
 
+func (m *Model) loadTokenizer(opts Options) (*CLIPTokenizer, error) {
+	if opts.Vocabulary != "" {
+		return LoadCLIPTokenizer(opts.Vocabulary)
+	}
+	return folderTokenizer(m.dir)
+}
+
+// combinedModel returns the path of a combined model.onnx when the folder has no
+// separate towers, else "".
+func combinedModel(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, textModelFile)); err == nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, visionModelFile)); err == nil {
+		return ""
+	}
+	for _, p := range []string{filepath.Join(dir, combinedModelFile), filepath.Join(dir, "onnx", combinedModelFile)} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// openCombined opens a whole-CLIP export: (input_ids, pixel_values[, attention_mask]) ->
+// (text_embeds, image_embeds). Each call feeds a one-item dummy for the other tower.
+func (m *Model) openCombined(path string, so SessionOptions) error {
+	if err := InitRuntime(RuntimeOptions{}); err != nil {
+		return err
+	}
+	ins, _, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return fmt.Errorf("embed: model %s: %w", path, err)
+	}
+	inputs := []string{inputIDs, pixelValues}
+	if slices.ContainsFunc(ins, func(i ort.InputOutputInfo) bool { return i.Name == attentionMask }) {
+		inputs = append(inputs, attentionMask)
+		m.textMask = true
+	}
+	s, err := OpenSession(path, inputs, []string{textEmbedsOut, imageEmbedsOut}, so)
+	if err != nil {
+		return err
+	}
+	m.text, m.vision, m.combined = s, s, true
+	return nil
+}
+
+// dummyIDs is a one-text batch holding just the start and end tokens.
+func (m *Model) dummyIDs() []Tensor {
+	ids := make([]int64, m.ctxLen)
+	ids[0], ids[1] = StartToken, EndToken
+	return []Tensor{{Shape: []int64{1, int64(m.ctxLen)}, Int64: ids}}
+}
+
 func (m *Model) openText(so SessionOptions) error {
 	path := filepath.Join(m.dir, textModelFile)
 	if _, err := os.Stat(path); err != nil {
@@ -131,6 +201,9 @@ func (m *Model) openText(so SessionOptions) error {
 
 // Close releases both sessions.
 func (m *Model) Close() error {
+	if m.combined {
+		return m.text.Close()
+	}
 	return errors.Join(m.text.Close(), m.vision.Close())
 }
 
@@ -157,8 +230,13 @@ func (m *Model) EncodeText(ctx context.Context, texts []string) ([][]float32, er
 			m.tok.TokenizeInto(ids[i*m.ctxLen:(i+1)*m.ctxLen], t)
 		}
 		in := []Tensor{{Shape: []int64{int64(n), int64(m.ctxLen)}, Int64: ids}}
+		if m.combined {
+			s := int64(m.pre.Size)
+			in = append(in, Tensor{Shape: []int64{1, 3, s, s}, Float32: make([]float32, 3*s*s)})
+		}
 		if m.textMask {
 			mask := make([]int64, len(ids))
+			in = append(in, Tensor{Shape: in[0].Shape, Int64: mask})
 			for i := 0; i < n; i++ {
 				row := ids[i*m.ctxLen : (i+1)*m.ctxLen]
 				for j := range row {
@@ -168,7 +246,6 @@ func (m *Model) EncodeText(ctx context.Context, texts []string) ([][]float32, er
 					}
 				}
 			}
-			in = append(in, Tensor{Shape: in[0].Shape, Int64: mask})
 		}
 		res, err := m.text.Run(ctx, in...)
 		if err != nil {
@@ -236,11 +313,20 @@ func (m *Model) encodeImages(ctx context.Context, total int, load func(i int, ds
 		}
 		if len(ok) > 0 {
 			s := int64(m.pre.Size)
-			res, err := m.vision.Run(ctx, Tensor{Shape: []int64{int64(len(ok)), 3, s, s}, Float32: buf[:len(ok)*per]})
+			px := Tensor{Shape: []int64{int64(len(ok)), 3, s, s}, Float32: buf[:len(ok)*per]}
+			in, out := []Tensor{px}, 0
+			if m.combined {
+				in, out = append(m.dummyIDs(), px), 1
+				if m.textMask {
+					in = append(in, Tensor{Shape: in[0].Shape, Int64: []int64{1, 1}})
+					in[2].Int64 = append(in[2].Int64, make([]int64, m.ctxLen-2)...)
+				}
+			}
+			res, err := m.vision.Run(ctx, in...)
 			if err != nil {
 				return nil, nil, err
 			}
-			rows, err := unitRows(res[0], len(ok), m.vision.Path(), imageEmbedsOut)
+			rows, err := unitRows(res[out], len(ok), m.vision.Path(), imageEmbedsOut)
 			if err != nil {
 				return nil, nil, err
 			}

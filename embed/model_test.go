@@ -206,3 +206,28 @@ func TestTopK(t *testing.T) {
 	assert.Zero(t, Cosine(q, []float32{1}))
 	assert.Equal(t, []float32{0.6, 0.8}, Normalize([]float32{3, 4}))
 }
+
+func TestCombinedModelMatchesTorch(t *testing.T) {
+	requireRuntime(t)
+	dir := filepath.Join("testdata", "tinyclip-combined")
+	raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	require.NoError(t, err)
+	var g tinyGolden
+	require.NoError(t, json.Unmarshal(raw, &g))
+	m, err := Open(dir, Options{Vocabulary: filepath.Join(tinyDir, "bpe_simple_vocab_16e6.txt.gz"), BatchSize: 3})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, m.Close()) }()
+	got, err := m.EncodeText(context.Background(), g.Prompts)
+	require.NoError(t, err)
+	assertRowsNear(t, g.TextEmbeds, got, "prompt")
+	var paths []string
+	for _, name := range g.Images {
+		paths = append(paths, testdata.Path(t, "images", name))
+	}
+	imgs, errs, err := m.EncodeImages(context.Background(), paths)
+	require.NoError(t, err)
+	for _, e := range errs {
+		require.NoError(t, e)
+	}
+	assertRowsNear(t, g.ImageCLIP, imgs, "image")
+}

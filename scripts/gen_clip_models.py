@@ -14,6 +14,9 @@ Exported (torch.onnx, opset 14) in the Hugging Face / Transformers.js layout:
   embed/testdata/tinyclip/config.json, preprocessor_config.json
   embed/testdata/tinyclip/bpe_simple_vocab_16e6.txt.gz  the first 48,895 lines of OpenAI's
           merges file (all that the tokenizer reads), so that the folder is self-contained
+  embed/testdata/tinyclip-combined/model.onnx  both towers at width 8 in one graph, the way
+          a whole CLIPModel is exported: (input_ids, pixel_values) -> (text_embeds,
+          image_embeds), with its own golden.json
   embed/testdata/tinyclip/golden.json  unit-length embeddings of a few prompts (ids from the
           reference tokenizer of scripts/gen_clip_tokenizer.py) and images (pixels from PIL
           as in scripts/gen_clip_images.py), computed by torch, not by ONNX Runtime.
@@ -212,5 +215,43 @@ def main():
         f.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+class Combined(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.text, self.vision = Text(), Vision()
+
+    def forward(self, input_ids, pixel_values):
+        return self.text(input_ids), self.vision(pixel_values)
+
+
+def combined():
+    global WIDTH
+    WIDTH = 8
+    torch.manual_seed(20251126)
+    m = Combined().eval()
+    perturb_layernorms(m, torch.Generator().manual_seed(8))
+    out = OUT + "-combined"
+    os.makedirs(out, exist_ok=True)
+    ids = torch.zeros(2, CTX, dtype=torch.int64)
+    ids[:, 0], ids[:, 3] = 49406, 49407
+    torch.onnx.export(m, (ids, torch.zeros(2, 3, RES, RES)), os.path.join(out, "model.onnx"), opset_version=14,
+                      input_names=["input_ids", "pixel_values"], output_names=["text_embeds", "image_embeds"],
+                      dynamic_axes={"input_ids": {0: "texts"}, "pixel_values": {0: "images"},
+                                    "text_embeds": {0: "texts"}, "image_embeds": {0: "images"}})
+    tok = tokref.Reference(os.path.join(SHARED, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz"))
+    tids = torch.tensor([tok.tokenize(p) for p in PROMPTS], dtype=torch.int64)
+    batch = []
+    for name in IMAGES:
+        im = Image.open(os.path.join(SHARED, "images", name))
+        im.load()
+        batch.append(pixels(pilref.clip(im)))
+    with torch.no_grad():
+        t, v = m(tids, torch.stack(batch))
+    golden = {"prompts": PROMPTS, "text_embeds": unit(t), "images": IMAGES, "image_embeds_clip": unit(v)}
+    with open(os.path.join(out, "golden.json"), "w") as f:
+        json.dump(golden, f, indent=0)
+
+
 if __name__ == "__main__":
     main()
+    combined()
