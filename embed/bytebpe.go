@@ -85,6 +85,7 @@ func newByteBPE(vocab map[string]int, merges []symbolPair, opts ByteBPEOptions) 
 	if t.maxLength <= 0 {
 		t.maxLength = DefaultMaxLength
 	}
+	t.maxLength = max(t.maxLength, 2) // room for the two special tokens
 	for i, m := range merges {
 		if _, dup := t.ranks[m]; !dup {
 			t.ranks[m] = i

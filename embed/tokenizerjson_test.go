@@ -134,3 +134,32 @@ func FuzzTokenizers(f *testing.F) {
 		}
 	})
 }
+
+func FuzzLoadTokenizerJSON(f *testing.F) {
+	f.Add([]byte(`{"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0],["a",-1]]}}`))
+	f.Add([]byte(`{"pre_tokenizer":{"type":"ByteLevel"},"post_processor":{"type":"RobertaProcessing","sep":["b",1],"cls":["a",0]},"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}`))
+	f.Add([]byte(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"a":3}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "tokenizer.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := LoadTokenizerJSON(p, 8)
+		if err != nil {
+			return
+		}
+		for _, s := range []string{"", "a b", "ab 😀 ａ"} {
+			if ids := tok.Encode(s); len(ids) > 8 {
+				t.Fatalf("%d ids over the limit", len(ids))
+			}
+		}
+	})
+}
+
+func TestTinyMaxLengthKeepsSpecialTokens(t *testing.T) {
+	p := writeJSON(t, map[string]any{"truncation": map[string]any{"max_length": 1},
+		"model": map[string]any{"type": "WordPiece", "vocab": map[string]int{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}}})
+	tok, err := LoadTokenizerJSON(p, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{1, 2}, tok.Encode("a a a"))
+}

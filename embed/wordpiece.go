@@ -77,6 +77,7 @@ func newWordPiece(vocab map[string]int, unk, cls, sep string, lower, strip, chin
 	if w.maxLength <= 0 {
 		w.maxLength = DefaultMaxLength
 	}
+	w.maxLength = max(w.maxLength, 2) // room for the two special tokens
 	for _, s := range []struct {
 		name string
 		dst  *int
