@@ -69,6 +69,7 @@ type goldenCase struct {
 		Algorithm     string  `json:"algorithm"`
 		CoreDistances []num   `json:"core_distances"`
 		MSTUnsorted   [][]num `json:"mst_unsorted"`
+		MSTArgsort    []int   `json:"mst_argsort"`
 	} `json:"intermediates"`
 }
 
@@ -238,5 +239,60 @@ func checkPartition(t *testing.T, want, got []int) {
 			return
 		}
 		fw[want[i]], bw[got[i]] = got[i], want[i]
+	}
+}
+
+// TestGoldenReferenceOrder takes the reference's own (unstable, numpy 1.24 introsort) order
+// of the MST edges from each file and checks that the rest of the pipeline then gives the
+// reference's outputs exactly: single-linkage and condensed trees, labels, and the scores.
+func TestGoldenReferenceOrder(t *testing.T) {
+	for name, c := range loadCases(t) {
+		if c.Intermediates.Algorithm != "prims_kdtree" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			o := c.options(Exact)
+			p, err := resolve(o, len(c.X))
+			require.NoError(t, err)
+			m, err := newMatrix(c.X, p.Metric)
+			require.NoError(t, err)
+			dist := m.distFunc(p.Metric)
+			core, err := exactCore(context.Background(), m, dist, p.minSamples, 0, p)
+			require.NoError(t, err)
+			mst, err := exactPrim(context.Background(), m, dist, core, p.alpha, p)
+			require.NoError(t, err)
+			require.Len(t, c.Intermediates.MSTArgsort, len(mst))
+			sorted := make([]Edge, len(mst))
+			for i, j := range c.Intermediates.MSTArgsort {
+				sorted[i] = mst[j]
+			}
+			n := m.n
+			slt := singleLinkage(sorted, n)
+			rows := condense(slt, n, p.MinClusterSize)
+			tr := newTreeInfo(rows, n)
+			selected, stab := tr.selection(p.Selection, p.AllowSingleCluster, p.Epsilon)
+			labels, _ := tr.labels(selected, p.AllowSingleCluster, p.Epsilon)
+			want := &c.Outputs
+			for i, row := range want.SingleLinkageTree {
+				m := slt[i]
+				if !assert.Equal(t, []float64{float64(row[0]), float64(row[1]), float64(row[2]), float64(row[3])},
+					[]float64{float64(m.Left), float64(m.Right), m.Distance, float64(m.Size)}, "slt row %d", i) {
+					break
+				}
+			}
+			require.Len(t, rows, len(want.CondensedTree.Parent))
+			for i := range rows {
+				ct := want.CondensedTree
+				r := rows[i]
+				if !assert.True(t, r.Parent == ct.Parent[i] && r.Child == ct.Child[i] && r.Size == ct.ChildSize[i] &&
+					sameFloat(r.Lambda, float64(ct.LambdaVal[i])), "condensed row %d", i) {
+					break
+				}
+			}
+			assert.Equal(t, want.Labels, labels)
+			checkFloats(t, "probability", want.Probabilities, tr.probabilities(labels, selected))
+			checkFloats(t, "outlier score", want.OutlierScores, tr.outlierScores())
+			checkFloats(t, "persistence", want.ClusterPersistence, tr.persistence(labels, selected, stab))
+		})
 	}
 }
