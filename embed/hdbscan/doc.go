@@ -63,6 +63,9 @@
 //   - MST edges are sorted stably by weight. The reference uses numpy's unstable introsort,
 //     whose order of tied weights differs between numpy versions and CPUs, so the
 //     reference is not tie-stable itself; the golden files carry the stable-sort outputs.
+//     Options.ReferenceTieOrder sorts with a port of numpy 1.24's introsort instead: the
+//     exact mode then gives the reference's own outputs bit for bit (checked against the
+//     permutation and the outputs stored in every golden file).
 //   - The EOM pass holds the sum of the children's stabilities in float32, as the
 //     reference's Cython code does (it shows in cluster_persistence with epsilon).
 //   - cluster_selection_epsilon visits the candidate clusters in ascending id order (the

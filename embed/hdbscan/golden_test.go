@@ -290,6 +290,13 @@ func TestGoldenReferenceOrder(t *testing.T) {
 				}
 			}
 			assert.Equal(t, want.Labels, labels)
+			// the same through Fit with the reference's tie order
+			o.ReferenceTieOrder = true
+			res, err := Fit(context.Background(), c.X, o)
+			require.NoError(t, err)
+			assert.Equal(t, want.Labels, res.Labels)
+			assert.Equal(t, slt, res.SingleLinkage)
+			assert.Equal(t, rows, res.Condensed)
 			checkFloats(t, "probability", want.Probabilities, tr.probabilities(labels, selected))
 			checkFloats(t, "outlier score", want.OutlierScores, tr.outlierScores())
 			checkFloats(t, "persistence", want.ClusterPersistence, tr.persistence(labels, selected, stab))

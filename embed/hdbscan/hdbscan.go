@@ -91,7 +91,20 @@ func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error)
 // finish turns core distances and a spanning tree into the full result.
 func finish(n int, core []float64, mst []Edge, p params) *Result {
 	p.progress("tree", 0, 1)
-	slt := singleLinkage(sortEdges(mst), n)
+	var sorted []Edge
+	if p.ReferenceTieOrder {
+		w := make([]float64, len(mst))
+		for i, e := range mst {
+			w[i] = e.Weight
+		}
+		sorted = make([]Edge, len(mst))
+		for i, j := range numpyArgsort(w) {
+			sorted[i] = mst[j]
+		}
+	} else {
+		sorted = sortEdges(mst)
+	}
+	slt := singleLinkage(sorted, n)
 	rows := condense(slt, n, p.MinClusterSize)
 	t := newTreeInfo(rows, n)
 	selected, stab := t.selection(p.Selection, p.AllowSingleCluster, p.Epsilon)

@@ -146,6 +146,11 @@ type Options struct {
 	Alpha float64
 	// AllowSingleCluster lets EOM select the root.
 	AllowSingleCluster bool
+	// ReferenceTieOrder sorts the spanning-tree edges with numpy 1.24's introsort, as the
+	// reference does, instead of stably: tied weights then come out in the reference's
+	// order, and the exact mode gives the reference's outputs themselves (with numpy 1.24;
+	// newer numpy on AVX-512 or AVX2 CPUs orders ties differently again).
+	ReferenceTieOrder bool
 	// Metric is Euclidean (default) or Cosine.
 	Metric Metric
 	// Mode is Auto (default), Exact, Fast or Approximate.
