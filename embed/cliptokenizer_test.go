@@ -158,3 +158,24 @@ func FuzzCLIPTokenize(f *testing.F) {
 		}
 	})
 }
+
+// TestFolderTokenizerFromHFFiles loads the CLIP vocabulary from the Hugging Face files of
+// openai/clip-vit-base-patch32 (tokenizer.json alone, then merges.txt) and checks that both
+// tokenise like OpenAI's merges file.
+func TestFolderTokenizerFromHFFiles(t *testing.T) {
+	ref := sharedCLIPTokenizer(t)
+	src := testdata.Path(t, "tokenizers", "clip-vit-base-patch32")
+	for _, name := range []string{"tokenizer.json", "merges.txt"} {
+		dir := t.TempDir()
+		raw, err := os.ReadFile(filepath.Join(src, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), raw, 0o644))
+		tok, err := LoadFolderTokenizer(dir)
+		require.NoError(t, err, name)
+		for _, s := range []string{"a photo of a cat", "(masterpiece:1.2), 中文 😀 café", strings.Repeat("long ", 90)} {
+			assert.Equal(t, ref.Tokenize(s), tok.Tokenize(s), "%s %q", name, s)
+		}
+	}
+	_, err := LoadFolderTokenizer(t.TempDir())
+	assert.Error(t, err)
+}
