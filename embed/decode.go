@@ -23,7 +23,7 @@ const DefaultMaxPixels = 2 * (1024 * 1024 * 1024 / 4 / 3)
 var ErrTooLarge = errors.New("embed: image over the pixel limit")
 
 // decodePicture decodes JPEG, PNG, GIF (first frame) or WebP data into the PIL mode PIL
-// would open it in, applying the EXIF orientation when orient is set.
+// would open it in, applying the EXIF orientation (JPEG, PNG, WebP) when orient is set.
 func decodePicture(data []byte, maxPixels int, orient bool) (*picture, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -48,8 +48,15 @@ func decodePicture(data []byte, maxPixels int, orient bool) (*picture, error) {
 			p.palette[i] = c
 		}
 	}
-	if orient && format == "jpeg" {
-		p = applyOrientation(p, jpegOrientation(data))
+	if orient {
+		switch format {
+		case "jpeg":
+			p = applyOrientation(p, jpegOrientation(data))
+		case "png":
+			p = applyOrientation(p, pngOrientation(data))
+		case "webp":
+			p = applyOrientation(p, webpOrientation(data))
+		}
 	}
 	return p, nil
 }
@@ -78,6 +85,52 @@ func jpegOrientation(data []byte) int {
 		i += 2 + n
 	}
 	return 1
+}
+
+// pngOrientation returns the orientation in a PNG's eXIf chunk, or 1.
+func pngOrientation(data []byte) int {
+	const sig = 8
+	for i := sig; i+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[i:]))
+		if n < 0 || i+12+n > len(data) {
+			return 1
+		}
+		typ := string(data[i+4 : i+8])
+		if typ == "eXIf" {
+			return exifOrientation(data[i+8 : i+8+n])
+		}
+		if typ == "IDAT" || typ == "IEND" {
+			return 1
+		}
+		i += 12 + n
+	}
+	return 1
+}
+
+// webpOrientation returns the orientation in a WebP's EXIF chunk, or 1.
+func webpOrientation(data []byte) int {
+	if len(data) < 12 || string(data[:4]) != "RIFF" || string(data[8:12]) != "WEBP" {
+		return 1
+	}
+	for i := 12; i+8 <= len(data); {
+		n := int(binary.LittleEndian.Uint32(data[i+4:]))
+		if n < 0 || i+8+n > len(data) {
+			return 1
+		}
+		if string(data[i:i+4]) == "EXIF" {
+			return exifOrientation(data[i+8 : i+8+n])
+		}
+		i += 8 + n + n%2
+	}
+	return 1
+}
+
+// exifOrientation reads a TIFF block with or without the "Exif\0\0" prefix.
+func exifOrientation(b []byte) int {
+	if len(b) >= 6 && string(b[:6]) == "Exif\x00\x00" {
+		b = b[6:]
+	}
+	return tiffOrientation(b)
 }
 
 // tiffOrientation reads tag 0x0112 from IFD0 of a TIFF header, or returns 1.

@@ -54,7 +54,8 @@
 //     transparent pixels differ by up to 17/255 because PIL divides by alpha after
 //     resampling (the mean stays under 0.06/255).
 //   - By default EXIF orientation is ignored, as the reference pipelines do;
-//     Preprocessor.ApplyOrientation follows PIL's ImageOps.exif_transpose for JPEG files.
+//     Preprocessor.ApplyOrientation follows PIL's ImageOps.exif_transpose, reading the
+//     orientation from JPEG APP1, PNG eXIf and WebP EXIF chunks.
 //   - Images over the pixel limit (DefaultMaxPixels, PIL's decompression-bomb limit) are
 //     refused from their header before decoding.
 //   - A corrupt or missing image gives an error at its index; the rest of the batch

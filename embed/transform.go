@@ -55,8 +55,9 @@ type Preprocessor struct {
 	Size int
 	// Mean and Std normalise each channel; zero values mean CLIPMean and CLIPStd.
 	Mean, Std [3]float32
-	// ApplyOrientation rotates JPEGs by their EXIF orientation first, like PIL's
-	// ImageOps.exif_transpose. The reference pipelines do not, so it is off by default.
+	// ApplyOrientation rotates JPEG, PNG and WebP images by their EXIF orientation first,
+	// like PIL's ImageOps.exif_transpose. The reference pipelines do not, so it is off by
+	// default.
 	ApplyOrientation bool
 	// MaxPixels refuses larger images before decoding them; 0 means DefaultMaxPixels and a
 	// negative value means no limit.

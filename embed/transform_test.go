@@ -168,5 +168,7 @@ func FuzzDecodePicture(f *testing.F) {
 		}
 		_ = gifFirstPalette(data)
 		_ = jpegOrientation(data)
+		_ = pngOrientation(data)
+		_ = webpOrientation(data)
 	})
 }
