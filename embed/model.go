@@ -272,7 +272,7 @@ func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs [][]floa
 		if err != nil {
 			return fmt.Errorf("embed: image %s: %w", paths[i], err)
 		}
-		if err := m.pre.Pixels(dst, data); err != nil {
+		if err := m.pre.pixels(dst, data); err != nil {
 			return fmt.Errorf("embed: image %s: %w", paths[i], err)
 		}
 		return nil
@@ -282,7 +282,7 @@ func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs [][]floa
 // EncodeImageData is EncodeImages over encoded images in memory; errors name the index.
 func (m *Model) EncodeImageData(ctx context.Context, images [][]byte) (embs [][]float32, errs []error, err error) {
 	return m.encodeImages(ctx, len(images), func(i int, dst []float32) error {
-		if err := m.pre.Pixels(dst, images[i]); err != nil {
+		if err := m.pre.pixels(dst, images[i]); err != nil {
 			return fmt.Errorf("embed: image %d: %w", i, err)
 		}
 		return nil

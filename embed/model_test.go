@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -230,4 +231,28 @@ func TestCombinedModelMatchesTorch(t *testing.T) {
 		require.NoError(t, e)
 	}
 	assertRowsNear(t, g.ImageCLIP, imgs, "image")
+}
+
+func TestCUDAOptionFailsCleanlyWithoutGPU(t *testing.T) {
+	requireRuntime(t)
+	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, SessionOptions{CUDA: true})
+	if err != nil {
+		assert.ErrorContains(t, err, "cuda provider")
+		return
+	}
+	// A machine with a GPU and a CUDA-enabled runtime: the session must still compute.
+	defer s.Close()
+	out, err := s.Run(context.Background(), Tensor{Shape: []int64{1, 3, 224, 224}, Float32: make([]float32, 3*224*224)})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{1, 12}, out[0].Shape)
+}
+
+func TestImageErrorsArePrefixedOnce(t *testing.T) {
+	_, err := Preprocessor{}.RGB([]byte("junk"))
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "embed:"), err.Error())
+	_, err = Preprocessor{}.PixelsFile(filepath.Join("testdata", "tinyclip", "config.json"))
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "embed:"), err.Error())
+	assert.Contains(t, err.Error(), "config.json")
 }

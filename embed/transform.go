@@ -89,7 +89,7 @@ func (p Preprocessor) RGB(data []byte) (*image.RGBA, error) {
 	p = p.withDefaults()
 	pic, err := p.prepare(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embed: image: %w", err)
 	}
 	out := image.NewRGBA(image.Rect(0, 0, pic.w, pic.h))
 	for i := 0; i < pic.w*pic.h; i++ {
@@ -102,9 +102,17 @@ func (p Preprocessor) RGB(data []byte) (*image.RGBA, error) {
 // Pixels decodes data and writes the normalised 3×Size×Size tensor (channel-major) into
 // dst, which must have TensorLen elements.
 func (p Preprocessor) Pixels(dst []float32, data []byte) error {
+	if err := p.pixels(dst, data); err != nil {
+		return fmt.Errorf("embed: image: %w", err)
+	}
+	return nil
+}
+
+// pixels is Pixels with errors left for the caller to name.
+func (p Preprocessor) pixels(dst []float32, data []byte) error {
 	p = p.withDefaults()
 	if len(dst) != 3*p.Size*p.Size {
-		return fmt.Errorf("embed: pixel buffer has %d floats, want %d", len(dst), 3*p.Size*p.Size)
+		return fmt.Errorf("pixel buffer has %d floats, want %d", len(dst), 3*p.Size*p.Size)
 	}
 	pic, err := p.prepare(data)
 	if err != nil {
@@ -129,7 +137,7 @@ func (p Preprocessor) PixelsFile(path string) ([]float32, error) {
 		return nil, fmt.Errorf("embed: image %s: %w", path, err)
 	}
 	dst := make([]float32, p.TensorLen())
-	if err := p.Pixels(dst, data); err != nil {
+	if err := p.pixels(dst, data); err != nil {
 		return nil, fmt.Errorf("embed: image %s: %w", path, err)
 	}
 	return dst, nil
