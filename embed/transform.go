@@ -157,10 +157,16 @@ func (p Preprocessor) transform(pic *picture) (*picture, error) {
 	switch p.Transform {
 	case TransformCLIP:
 		nw, nh := shortSideSize(pic.w, pic.h, s)
+		if err := checkResized(pic, nw, nh); err != nil {
+			return nil, err
+		}
 		pic = resize(pic, nw, nh)
 		return toRGB(crop(pic, roundHalfEven(float64(pic.w-s)/2), roundHalfEven(float64(pic.h-s)/2), s, s)), nil
 	case TransformCLIPHF:
 		nw, nh := shortSideSize(pic.w, pic.h, s)
+		if err := checkResized(pic, nw, nh); err != nil {
+			return nil, err
+		}
 		pic = resize(toRGB(pic), nw, nh)
 		return crop(pic, floorDiv(pic.w-s, 2), floorDiv(pic.h-s, 2), s, s), nil
 	case TransformHPSv2:
@@ -175,6 +181,17 @@ func (p Preprocessor) transform(pic *picture) (*picture, error) {
 		return toRGB(crop(pic, -(pw / 2), -(ph / 2), s, s)), nil
 	}
 	return nil, fmt.Errorf("unknown transform %d", int(p.Transform))
+}
+
+// maxResizedPixels bounds the intermediate picture of the short-side resize: a valid but
+// extremely thin image (1×100,000 pixels) would otherwise be scaled to 224×22,400,000.
+const maxResizedPixels = 64 << 20
+
+func checkResized(pic *picture, w, h int) error {
+	if int64(w)*int64(h) > maxResizedPixels {
+		return fmt.Errorf("aspect ratio %dx%d too extreme: resizing gives %dx%d", pic.w, pic.h, w, h)
+	}
+	return nil
 }
 
 // shortSideSize is torchvision's Resize(size) output: the short side becomes size and the

@@ -172,3 +172,14 @@ func FuzzDecodePicture(f *testing.F) {
 		_ = webpOrientation(data)
 	})
 }
+
+func TestExtremeAspectRatioRefused(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 400000))))
+	_, err := Preprocessor{}.RGB(buf.Bytes())
+	assert.ErrorContains(t, err, "aspect ratio")
+	// HPSv2 scales the long side down, so the same image is fine there.
+	got, err := Preprocessor{Transform: TransformHPSv2}.RGB(buf.Bytes())
+	require.NoError(t, err)
+	assert.Equal(t, 224, got.Bounds().Dx())
+}
