@@ -56,3 +56,6 @@ func BenchmarkAgreeFastExact5k(b *testing.B) { agreement(b, 5000, Exact, Fast) }
 
 // BenchmarkAgreeApproxFast20k is the approximate path against the fast mode on 20,000 × 768.
 func BenchmarkAgreeApproxFast20k(b *testing.B) { agreement(b, 20000, Fast, Approximate) }
+
+// BenchmarkFit10kFast is 10,000 × 768 on the fast path.
+func BenchmarkFit10kFast(b *testing.B) { benchFit(b, 10000, Fast) }

@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	single := fs.Bool("allow-single-cluster", false, "let EOM select a single cluster")
 	metric := fs.String("metric", "euclidean", "euclidean or cosine")
 	exact := fs.Bool("exact", false, "float64 exact mode (reproduces the reference bit for bit)")
+	refTies := fs.Bool("reference-ties", false, "order tied spanning-tree edges as numpy 1.24's sort does, as the reference (default: stable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Alpha:              *alpha,
 		AllowSingleCluster: *single,
 		Metric:             met,
+		ReferenceTieOrder:  *refTies,
 	}
 	if *exact {
 		opts.Mode = hdbscan.Exact

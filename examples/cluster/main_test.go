@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/imagegem/imagegem-go/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,4 +55,43 @@ func TestRunRefusesBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(ragged, []byte("1,2\n3,4\n5\n"), 0o644))
 	err = run(context.Background(), []string{"-in", ragged}, &stdout, &stderr)
 	assert.ErrorContains(t, err, "line 3")
+}
+
+// TestRunReproducesReference runs the program on a golden case's points: with -exact the
+// labels are the reference's stable-sort labels, with -reference-ties its own labels.
+func TestRunReproducesReference(t *testing.T) {
+	path := testdata.Path(t, "hdbscan", "cases", "blobs_noise_mcs15.json")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	type outputs struct {
+		Labels []int `json:"labels"`
+	}
+	var c struct {
+		X      [][]float64 `json:"X"`
+		Out    outputs     `json:"outputs"`
+		Stable outputs     `json:"outputs_stable_sort"`
+	}
+	require.NoError(t, json.Unmarshal(b, &c))
+	var csv strings.Builder
+	for _, p := range c.X {
+		fmt.Fprintf(&csv, "%s,%s\n", strconv.FormatFloat(p[0], 'g', -1, 64), strconv.FormatFloat(p[1], 'g', -1, 64))
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "blobs.csv")
+	require.NoError(t, os.WriteFile(in, []byte(csv.String()), 0o644))
+	for _, tc := range []struct {
+		flag string
+		want []int
+	}{{"-exact", c.Stable.Labels}, {"-reference-ties", c.Out.Labels}} {
+		out := filepath.Join(dir, "labels.txt")
+		var stdout, stderr bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"-in", in, "-out", out, "-min-cluster-size", "15", "-exact", tc.flag}, &stdout, &stderr))
+		got, err := os.ReadFile(out)
+		require.NoError(t, err)
+		var want strings.Builder
+		for _, l := range tc.want {
+			fmt.Fprintf(&want, "%d\n", l)
+		}
+		assert.Equal(t, want.String(), string(got), tc.flag)
+	}
 }
