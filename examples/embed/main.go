@@ -44,6 +44,9 @@ type textRow struct {
 	Embedding []float32 `parquet:"embedding,list"`
 }
 
+// outputMode is the permission of written parquet files.
+const outputMode = 0o644
+
 // imageExts are the file types the images command picks up.
 var imageExts = []string{".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
@@ -257,6 +260,11 @@ func writeParquet[T any](out string, inputs []string, rows []T) error {
 	if err := w.Close(); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", out, err)
+	}
+	// CreateTemp makes the file private; the output is an ordinary file (0644 less umask).
+	if err := f.Chmod(outputMode); err != nil {
+		f.Close()
+		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
