@@ -261,7 +261,7 @@ func writeParquet[T any](out string, inputs []string, rows []T) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", out, err)
 	}
-	// CreateTemp makes the file private; the output is an ordinary file (0644 less umask).
+	// CreateTemp makes the file private; the output is an ordinary 0644 file.
 	if err := f.Chmod(outputMode); err != nil {
 		f.Close()
 		return err
