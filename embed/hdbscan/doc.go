@@ -33,9 +33,9 @@
 //   - Exact: float64 distances summed in coordinate order without fused multiply-add, the
 //     reference's Prim loop with its tie rules. O(n²·d) time, O(n) memory. Auto takes it
 //     while n²·d is at most [ExactWork].
-//   - Fast: float32 distances from a small C kernel through cgo (AVX-512 4×4 register
-//     blocks of dot products, AVX2+FMA or plain C, chosen at start-up; a pure Go kernel
-//     where cgo is off). First the k nearest neighbours of every point (k = max(32,
+//   - Fast: float32 distances from a small C kernel through cgo (dot products in register
+//     blocks of 4×4 rows with AVX-512 or 4×2 with AVX2+FMA, or plain C, chosen at start-up;
+//     a pure Go kernel where cgo is off or the CPU is not amd64). First the k nearest neighbours of every point (k = max(32,
 //     2·min_samples)), each pair computed once in blocks and split among goroutines; then
 //     Prim's loop that owes distances: a point joining the tree updates its listed
 //     neighbours at once, and its distances to everything else are computed later, many

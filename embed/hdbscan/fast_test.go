@@ -59,6 +59,35 @@ func TestFastMatchesExactCLIPLike(t *testing.T) {
 	}
 }
 
+// TestKernelLevels runs the blocked kernel at every level the CPU has (AVX-512, AVX2, plain
+// C) against the portable Go one, on shapes that leave remainders in both directions.
+func TestKernelLevels(t *testing.T) {
+	defer forceKernel(2)
+	pts := clipLike(9, 83, 45, 3, 0.1, 0.5)
+	m, err := newMatrix(pts, Euclidean)
+	require.NoError(t, err)
+	x := toFloat32(m)
+	norms := sqNorms(x, 83, 45)
+	want := make([]float32, 11*83)
+	sqBlockGo(x[:11*45], 11, x, 83, 45, want)
+	for level := 2; level >= 0; level-- {
+		got := forceKernel(level)
+		if got != level {
+			continue
+		}
+		out := make([]float32, 11*83)
+		sqBlockNorms(x[:11*45], 11, x, 83, 45, norms[:11], norms, out)
+		for i := range out {
+			require.InDelta(t, want[i], out[i], 1e-4, "level %d entry %d", level, i)
+		}
+		sqBlock(x[:11*45], 11, x, 83, 45, out)
+		for i := range out {
+			require.InDelta(t, want[i], out[i], 1e-5, "level %d entry %d", level, i)
+		}
+		t.Logf("level %d (%s) agrees", level, kernelName())
+	}
+}
+
 // TestKernelsAgree checks the compiled distance kernel against the portable Go one.
 func TestKernelsAgree(t *testing.T) {
 	pts := clipLike(3, 70, 37, 3, 0.1, 0.5)

@@ -72,12 +72,24 @@ static float hdb_sqplain(const float* a, const float* b, int64_t d) {
 
 static float (*hdb_sq)(const float*, const float*, int64_t) = 0;
 
+static int hdb_level = 0;
+
 static int hdb_init(void) {
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f")) { hdb_sq = hdb_sq512; return 2; }
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) { hdb_sq = hdb_sq256; return 1; }
+	if (__builtin_cpu_supports("avx512f")) { hdb_sq = hdb_sq512; hdb_level = 2; return 2; }
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) { hdb_sq = hdb_sq256; hdb_level = 1; return 1; }
 	hdb_sq = hdb_sqplain;
+	hdb_level = 0;
 	return 0;
+}
+
+// hdb_force selects a kernel level at or below the CPU's (tests use it to run every path).
+static int hdb_force(int level) {
+	int have = hdb_init();
+	if (level > have) level = have;
+	hdb_level = level;
+	hdb_sq = level == 2 ? hdb_sq512 : level == 1 ? hdb_sq256 : hdb_sqplain;
+	return level;
 }
 
 // out[i*m + j] = |Q_i - X_j|^2 for nq query rows and m data rows, in tiles of data rows
@@ -176,13 +188,105 @@ static void hdb_dot1x4(const float* Q, const float* X, int64_t d, float qn, cons
 	s = qn + xn[3] - 2.0f * _mm512_reduce_add_ps(a3); out[3] = s > 0 ? s : 0;
 }
 
-static float hdb_dot(const float* a, const float* b, int64_t d) { return hdb_dot512(a, b, d); }
+__attribute__((target("avx2,fma")))
+static float hdb_dot256(const float* a, const float* b, int64_t d) {
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	int64_t k = 0;
+	for (; k + 16 <= d; k += 16) {
+		acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), acc1);
+	}
+	acc0 = _mm256_add_ps(acc0, acc1);
+	__m128 h = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+	float s = _mm_cvtss_f32(h);
+	for (; k < d; k++) s += a[k] * b[k];
+	return s;
+}
+
+__attribute__((target("avx2,fma")))
+static inline float hdb_hsum256(__m256 v) {
+	__m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+	return _mm_cvtss_f32(h);
+}
+
+// AVX2 dot products of 4 query rows with 2 data rows (8 accumulators: AVX2 has 16
+// registers), turned into squared distances.
+__attribute__((target("avx2,fma")))
+static void hdb_dot4x2(const float* Q, const float* X, int64_t d, const float* qn, const float* xn,
+		float* out, int64_t ldo) {
+	__m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+	__m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+	int64_t k = 0;
+	for (; k + 8 <= d; k += 8) {
+		__m256 x0 = _mm256_loadu_ps(X + k), x1 = _mm256_loadu_ps(X + d + k);
+		__m256 q = _mm256_loadu_ps(Q + k);
+		a00 = _mm256_fmadd_ps(q, x0, a00); a01 = _mm256_fmadd_ps(q, x1, a01);
+		q = _mm256_loadu_ps(Q + d + k);
+		a10 = _mm256_fmadd_ps(q, x0, a10); a11 = _mm256_fmadd_ps(q, x1, a11);
+		q = _mm256_loadu_ps(Q + 2 * d + k);
+		a20 = _mm256_fmadd_ps(q, x0, a20); a21 = _mm256_fmadd_ps(q, x1, a21);
+		q = _mm256_loadu_ps(Q + 3 * d + k);
+		a30 = _mm256_fmadd_ps(q, x0, a30); a31 = _mm256_fmadd_ps(q, x1, a31);
+	}
+	float t[4][2] = {{hdb_hsum256(a00), hdb_hsum256(a01)}, {hdb_hsum256(a10), hdb_hsum256(a11)},
+		{hdb_hsum256(a20), hdb_hsum256(a21)}, {hdb_hsum256(a30), hdb_hsum256(a31)}};
+	for (int r = 0; r < 4; r++) for (int c = 0; c < 2; c++) {
+		float dot = t[r][c];
+		for (int64_t kk = k; kk < d; kk++) dot += Q[r * d + kk] * X[c * d + kk];
+		float s = qn[r] + xn[c] - 2.0f * dot;
+		out[r * ldo + c] = s > 0 ? s : 0;
+	}
+}
+
+static float hdb_dotplain(const float* a, const float* b, int64_t d) {
+	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	int64_t k = 0;
+	for (; k + 4 <= d; k += 4) {
+		s0 += a[k] * b[k]; s1 += a[k + 1] * b[k + 1]; s2 += a[k + 2] * b[k + 2]; s3 += a[k + 3] * b[k + 3];
+	}
+	for (; k < d; k++) s0 += a[k] * b[k];
+	return (s0 + s1) + (s2 + s3);
+}
+
+static float hdb_dot(const float* a, const float* b, int64_t d) {
+	return hdb_level == 2 ? hdb_dot512(a, b, d) : hdb_level == 1 ? hdb_dot256(a, b, d) : hdb_dotplain(a, b, d);
+}
+
+// The AVX2 version of hdb_block_dot: 4×2 register blocks, remainders one pair at a time.
+static void hdb_block_dot2(const float* Q, int64_t nq, const float* X, int64_t m, int64_t d,
+		const float* qn, const float* xn, float* out) {
+	const int64_t tile = 64;
+	for (int64_t j0 = 0; j0 < m; j0 += tile) {
+		int64_t j1 = j0 + tile < m ? j0 + tile : m;
+		int64_t j2 = j0 + ((j1 - j0) / 2) * 2;
+		int64_t i4 = (nq / 4) * 4;
+		for (int64_t i = 0; i < i4; i += 4) {
+			for (int64_t j = j0; j < j2; j += 2)
+				hdb_dot4x2(Q + i * d, X + j * d, d, qn + i, xn + j, out + i * m + j, m);
+			for (int64_t j = j2; j < j1; j++)
+				for (int64_t r = i; r < i + 4; r++) {
+					float s = qn[r] + xn[j] - 2.0f * hdb_dot(Q + r * d, X + j * d, d);
+					out[r * m + j] = s > 0 ? s : 0;
+				}
+		}
+		for (int64_t r = i4; r < nq; r++)
+			for (int64_t j = j0; j < j1; j++) {
+				float s = qn[r] + xn[j] - 2.0f * hdb_dot(Q + r * d, X + j * d, d);
+				out[r * m + j] = s > 0 ? s : 0;
+			}
+	}
+}
 
 // Like hdb_block through the norms; the 4x4 AVX-512 kernel covers whole groups and a plain
 // loop the remainders.
 static void hdb_block_dot(const float* Q, int64_t nq, const float* X, int64_t m, int64_t d,
 		const float* qn, const float* xn, float* out) {
-	if (hdb_sq != hdb_sq512) { hdb_block(Q, nq, X, m, d, out); return; }
+	if (hdb_level == 1) { hdb_block_dot2(Q, nq, X, m, d, qn, xn, out); return; }
+	if (hdb_level == 0) { hdb_block(Q, nq, X, m, d, out); return; }
 	const int64_t tile = 64;
 	for (int64_t j0 = 0; j0 < m; j0 += tile) {
 		int64_t j1 = j0 + tile < m ? j0 + tile : m;
@@ -236,6 +340,13 @@ import "C"
 import "unsafe"
 
 var kernelLevel = int(C.hdb_init())
+
+// forceKernel selects kernel level 2 (AVX-512), 1 (AVX2) or 0 (plain C), at most what the
+// CPU has, and returns the level set. For tests.
+func forceKernel(level int) int {
+	kernelLevel = int(C.hdb_force(C.int(level)))
+	return kernelLevel
+}
 
 // kernelName says which distance kernel this build and CPU use.
 func kernelName() string {

@@ -4,6 +4,8 @@ package hdbscan
 
 func kernelName() string { return "go" }
 
+func forceKernel(level int) int { return 0 }
+
 func sqBlock(q []float32, nq int, x []float32, m, d int, out []float32) {
 	sqBlockGo(q, nq, x, m, d, out)
 }
