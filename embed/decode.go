@@ -178,6 +178,19 @@ func applyOrientation(p *picture, o int) *picture {
 	if o >= 5 {
 		ow, oh = h, w
 	}
+	if p.mode == modeI {
+		// Reorient through an equivalent 4-byte picture and back.
+		b := &picture{mode: modeRGBA, w: w, h: h, pix: make([]uint8, 4*w*h)}
+		for i, v := range p.pix32 {
+			binary.LittleEndian.PutUint32(b.pix[4*i:], uint32(v))
+		}
+		b = applyOrientation(b, o)
+		out := newPicture(modeI, b.w, b.h)
+		for i := range out.pix32 {
+			out.pix32[i] = int32(binary.LittleEndian.Uint32(b.pix[4*i:]))
+		}
+		return out
+	}
 	c := p.mode.channels()
 	out := &picture{mode: p.mode, w: ow, h: oh, palette: p.palette, pix: make([]uint8, len(p.pix))}
 	for y := 0; y < oh; y++ {

@@ -27,7 +27,8 @@
 //     (XLM-R) models. Each [Tokenizer] returns ids with the special tokens, truncated to
 //     the model's 512 positions.
 //   - Images: [Preprocessor] decodes JPEG (including Adobe CMYK), PNG, GIF (first frame)
-//     and WebP into the mode PIL would open them in and applies [TransformCLIP] (OpenAI and
+//     and WebP into the mode PIL would open them in (16-bit greyscale PNG as 32-bit mode I,
+//     clipped to 0..255 when converted to RGB, as PIL does) and applies [TransformCLIP] (OpenAI and
 //     open_clip), [TransformCLIPHF] (Hugging Face CLIPImageProcessor) or [TransformHPSv2]
 //     (longest side to 224, zero padding), with PIL's antialiased bicubic resampling
 //     reproduced in its own fixed-point arithmetic.

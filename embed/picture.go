@@ -16,11 +16,12 @@ const (
 	modeRGBA                // 8-bit RGB with straight (not premultiplied) alpha
 	modeP                   // palette indices
 	modeCMYK                // 8-bit CMYK, 0 = no ink
+	modeI                   // 32-bit integer grey (16-bit greyscale PNGs), in pix32
 )
 
 func (m pixMode) channels() int {
 	switch m {
-	case modeL, modeP:
+	case modeL, modeP, modeI:
 		return 1
 	case modeRGB:
 		return 3
@@ -30,7 +31,7 @@ func (m pixMode) channels() int {
 }
 
 func (m pixMode) String() string {
-	return [...]string{"L", "RGB", "RGBA", "P", "CMYK"}[m]
+	return [...]string{"L", "RGB", "RGBA", "P", "CMYK", "I"}[m]
 }
 
 // picture is an 8-bit image in one of the PIL modes, channels interleaved row by row.
@@ -39,9 +40,13 @@ type picture struct {
 	w, h    int
 	pix     []uint8
 	palette [][3]uint8 // modeP only
+	pix32   []int32    // modeI only, in place of pix
 }
 
 func newPicture(mode pixMode, w, h int) *picture {
+	if mode == modeI {
+		return &picture{mode: mode, w: w, h: h, pix32: make([]int32, w*h)}
+	}
 	return &picture{mode: mode, w: w, h: h, pix: make([]uint8, w*h*mode.channels())}
 }
 
@@ -58,10 +63,12 @@ func fromImage(img image.Image, format string) *picture {
 		}
 		return p
 	case *image.Gray16:
-		p := newPicture(modeL, w, h)
+		// PIL opens 16-bit greyscale as mode I (the full 0..65535 values); its RGB
+		// conversion later clips them to 0..255.
+		p := newPicture(modeI, w, h)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				p.pix[y*w+x] = m.Pix[y*m.Stride+2*x]
+				p.pix32[y*w+x] = int32(m.Pix[y*m.Stride+2*x])<<8 | int32(m.Pix[y*m.Stride+2*x+1])
 			}
 		}
 		return p

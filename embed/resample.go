@@ -32,6 +32,22 @@ func bicubic(x float64) float64 {
 // resampleCoeffs is PIL's precompute_coeffs followed by normalize_coeffs_8bpc for mapping
 // the source span [in0, in1) of an axis of length inSize onto outSize samples.
 func resampleCoeffs(inSize int, in0, in1 float64, outSize int) (ksize int, bounds []int, kk []int32) {
+	ksize, bounds, kf := resampleCoeffsFloat(inSize, in0, in1, outSize)
+	kk = make([]int32, len(kf))
+	for i, k := range kf {
+		v := k * (1 << precisionBits)
+		if v < 0 {
+			kk[i] = int32(-0.5 + v)
+		} else {
+			kk[i] = int32(0.5 + v)
+		}
+	}
+	return ksize, bounds, kk
+}
+
+// resampleCoeffsFloat is PIL's precompute_coeffs: normalised float coefficients, which
+// the 32-bit (mode I) passes use directly.
+func resampleCoeffsFloat(inSize int, in0, in1 float64, outSize int) (ksize int, bounds []int, kk []float64) {
 	scale := (in1 - in0) / float64(outSize)
 	filterscale := scale
 	if filterscale < 1 {
@@ -40,7 +56,7 @@ func resampleCoeffs(inSize int, in0, in1 float64, outSize int) (ksize int, bound
 	support := bicubicSupport * filterscale
 	ksize = int(math.Ceil(support))*2 + 1
 	bounds = make([]int, outSize*2)
-	kk = make([]int32, outSize*ksize)
+	kk = make([]float64, outSize*ksize)
 	k := make([]float64, ksize)
 	for xx := 0; xx < outSize; xx++ {
 		center := in0 + (float64(xx)+0.5)*scale
@@ -64,12 +80,7 @@ func resampleCoeffs(inSize int, in0, in1 float64, outSize int) (ksize int, bound
 			if ww != 0 {
 				k[x] /= ww
 			}
-			v := k[x] * (1 << precisionBits)
-			if v < 0 {
-				kk[xx*ksize+x] = int32(-0.5 + v)
-			} else {
-				kk[xx*ksize+x] = int32(0.5 + v)
-			}
+			kk[xx*ksize+x] = k[x]
 		}
 		bounds[2*xx], bounds[2*xx+1] = xmin, xmax
 	}
@@ -183,6 +194,8 @@ func mulDiv255(a, b uint8) uint8 {
 // neighbour, RGBA pictures are premultiplied (RGBa) around the resampling and divided back.
 func resize(p *picture, w, h int) *picture {
 	switch p.mode {
+	case modeI:
+		return resizeInt32(p, w, h)
 	case modeP:
 		if w == p.w && h == p.h {
 			return p
@@ -220,6 +233,17 @@ func resize(p *picture, w, h int) *picture {
 // crop returns the w×h window at (left, top); pixels outside the source are zero, as in
 // PIL's crop.
 func crop(p *picture, left, top, w, h int) *picture {
+	if p.mode == modeI {
+		out := newPicture(modeI, w, h)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if sy, sx := top+y, left+x; sy >= 0 && sy < p.h && sx >= 0 && sx < p.w {
+					out.pix32[y*w+x] = p.pix32[sy*p.w+sx]
+				}
+			}
+		}
+		return out
+	}
 	c := p.mode.channels()
 	out := &picture{mode: p.mode, w: w, h: h, palette: p.palette, pix: make([]uint8, w*h*c)}
 	for y := 0; y < h; y++ {
@@ -238,8 +262,8 @@ func crop(p *picture, left, top, w, h int) *picture {
 	return out
 }
 
-// toRGB is Image.convert("RGB"): grey replicated, palette looked up, alpha dropped (not
-// composited), CMYK by PIL's cmyk2rgb.
+// toRGB is Image.convert("RGB"): grey replicated (32-bit grey clipped to 0..255), palette
+// looked up, alpha dropped (not composited), CMYK by PIL's cmyk2rgb.
 func toRGB(p *picture) *picture {
 	if p.mode == modeRGB {
 		return p
@@ -251,6 +275,9 @@ func toRGB(p *picture) *picture {
 		switch p.mode {
 		case modeL:
 			o[0], o[1], o[2] = p.pix[i], p.pix[i], p.pix[i]
+		case modeI:
+			v := clamp8(p.pix32[i])
+			o[0], o[1], o[2] = v, v, v
 		case modeP:
 			c := p.palette[p.pix[i]]
 			o[0], o[1], o[2] = c[0], c[1], c[2]
@@ -261,6 +288,62 @@ func toRGB(p *picture) *picture {
 			for k := 0; k < 3; k++ {
 				o[k] = nk - mulDiv255(p.pix[4*i+k], nk)
 			}
+		}
+	}
+	return out
+}
+
+// roundUp is PIL's ROUND_UP: round half away from zero.
+func roundUp(f float64) int32 {
+	if f >= 0 {
+		return int32(math.Floor(f + 0.5))
+	}
+	return -int32(math.Floor(math.Abs(f) + 0.5))
+}
+
+// resizeInt32 is PIL's bicubic resampling of a mode I picture: the same separable passes
+// with float coefficients, each pass rounded half away from zero.
+func resizeInt32(p *picture, w, h int) *picture {
+	if w == p.w && h == p.h {
+		q := *p
+		q.pix32 = append([]int32(nil), p.pix32...)
+		return &q
+	}
+	kh, bh, kkh := resampleCoeffsFloat(p.w, 0, float64(p.w), w)
+	kv, bv, kkv := resampleCoeffsFloat(p.h, 0, float64(p.h), h)
+	src := p
+	if w != p.w {
+		first := bv[0]
+		last := bv[2*h-2] + bv[2*h-1]
+		for i := 0; i < h; i++ {
+			bv[2*i] -= first
+		}
+		tmp := newPicture(modeI, w, last-first)
+		for yy := 0; yy < tmp.h; yy++ {
+			row := p.pix32[(yy+first)*p.w:]
+			for xx := 0; xx < w; xx++ {
+				xmin, xmax := bh[2*xx], bh[2*xx+1]
+				ss := 0.0
+				for x := 0; x < xmax; x++ {
+					ss += float64(row[x+xmin]) * kkh[xx*kh+x]
+				}
+				tmp.pix32[yy*w+xx] = roundUp(ss)
+			}
+		}
+		src = tmp
+	}
+	if h == p.h {
+		return src
+	}
+	out := newPicture(modeI, w, h)
+	for yy := 0; yy < h; yy++ {
+		ymin, ymax := bv[2*yy], bv[2*yy+1]
+		for xx := 0; xx < w; xx++ {
+			ss := 0.0
+			for y := 0; y < ymax; y++ {
+				ss += float64(src.pix32[(y+ymin)*w+xx]) * kkv[yy*kv+y]
+			}
+			out.pix32[yy*w+xx] = roundUp(ss)
 		}
 	}
 	return out

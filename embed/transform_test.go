@@ -52,12 +52,21 @@ func TestTransformsMatchPIL(t *testing.T) {
 		{".clip-exif.png", Preprocessor{ApplyOrientation: true}},
 	}
 	checked := 0
+	files := map[string]string{}
 	for _, e := range entries {
-		name := e.Name()
+		files[e.Name()] = filepath.Join(dir, e.Name())
+	}
+	// Synthetic inputs made by the same script (a 16-bit greyscale PNG).
+	local, err := os.ReadDir(filepath.Join("testdata", "pil", "inputs"))
+	require.NoError(t, err)
+	for _, e := range local {
+		files[e.Name()] = filepath.Join("testdata", "pil", "inputs", e.Name())
+	}
+	for name, path := range files {
 		if strings.HasSuffix(name, ".md") || strings.HasSuffix(name, ".txt") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := os.ReadFile(path)
 		require.NoError(t, err)
 		if raceEnabled && len(data) > raceImageBytes {
 			continue

@@ -15,6 +15,9 @@ ToTensor/Normalize (the normalisation itself is exact arithmetic and checked in 
   NAME.clip-exif.png  as .clip but after ImageOps.exif_transpose (only images with an EXIF
                   orientation other than 1)
 
+It also writes embed/testdata/pil/inputs/gray16_301x203.png, a synthetic 16-bit
+greyscale PNG (values 0..600, so PIL's clipping to 255 shows), with the same goldens.
+
 Run with Debian's interpreter: /usr/bin/python3 scripts/gen_clip_images.py
 """
 import os
@@ -71,12 +74,25 @@ def hps(im):
     return im.convert("RGB")
 
 
+def synthetic():
+    import numpy as np
+
+    rng = np.random.default_rng(16)
+    y, x = np.mgrid[0:203, 0:301]
+    a = 300 + 250 * np.sin(x / 17.0) * np.cos(y / 11.0) + rng.normal(0, 40, (203, 301))
+    a = np.clip(a, 0, 600).astype(np.uint16)
+    os.makedirs(os.path.join(OUT, "inputs"), exist_ok=True)
+    path = os.path.join(OUT, "inputs", "gray16_301x203.png")
+    Image.fromarray(a).save(path)
+    return path
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for name in sorted(os.listdir(SRC)):
-        if name.endswith((".md", ".txt")):
-            continue
-        im = Image.open(os.path.join(SRC, name))
+    paths = [os.path.join(SRC, n) for n in sorted(os.listdir(SRC)) if not n.endswith((".md", ".txt"))]
+    for path in paths + [synthetic()]:
+        name = os.path.basename(path)
+        im = Image.open(path)
         im.load()
         base = os.path.join(OUT, name)
         clip(im).save(base + ".clip.png", optimize=True)
