@@ -38,7 +38,7 @@ func TestFastMatchesGolden(t *testing.T) {
 func TestFastMatchesExactCLIPLike(t *testing.T) {
 	for _, metric := range []Metric{Euclidean, Cosine} {
 		t.Run(metric.String(), func(t *testing.T) {
-			pts := clipLike(7, 1500, 96, 8, 0.1, 0.6)
+			pts := clipLike(7, 1000, 96, 8, 0.1, 0.6)
 			o := Options{MinClusterSize: 15, Metric: metric, Mode: Exact}
 			ex, err := Fit(context.Background(), pts, o)
 			require.NoError(t, err)
