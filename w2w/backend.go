@@ -31,6 +31,10 @@ type Backend interface {
 	// forming the product: the cost grows with (Rows+Cols)·Rank², not Rows·Cols. Signs are
 	// left as computed; callers canonicalise them.
 	TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error
+	// Flatten writes the vectors of rs under the rank-1 layout lay into dst (len(rs)×lay.Dim,
+	// row-major) with the layout's sign references applied, as [Layout.Flatten] does for one
+	// LoRA, and returns each LoRA's module mask.
+	Flatten(ctx context.Context, lay *Layout, rs []*Reduced, dst []float32) ([][]bool, error)
 	// Gram computes g = X·Xᵀ for the row-major n×d matrix x; g is n×n row-major.
 	Gram(ctx context.Context, x []float32, n, d int, g []float64) error
 	// MulT computes out = X·Bᵀ for row-major X (n×d) and B (m×d); out is n×m row-major.
@@ -67,4 +71,15 @@ func pickBackend(b Backend) Backend {
 		return b
 	}
 	return DefaultBackend()
+}
+
+// FlattenAll flattens a population under a rank-1 layout on the backend (nil means
+// [DefaultBackend]) and returns the n×Dim matrix and the masks.
+func FlattenAll(ctx context.Context, lay *Layout, rs []*Reduced, be Backend) ([]float32, [][]bool, error) {
+	x := make([]float32, len(rs)*lay.Dim)
+	masks, err := pickBackend(be).Flatten(ctx, lay, rs, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, masks, nil
 }

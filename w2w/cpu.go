@@ -62,6 +62,24 @@ func parallelFor(ctx context.Context, n, w int, fn func(i int) error) error {
 	return first
 }
 
+// Flatten implements [Backend], one LoRA per worker.
+func (c CPU) Flatten(ctx context.Context, lay *Layout, rs []*Reduced, dst []float32) ([][]bool, error) {
+	if len(dst) != len(rs)*lay.Dim {
+		return nil, fmt.Errorf("w2w: flatten: %w: destination has %d values for %d vectors of %d", ErrLayout, len(dst), len(rs), lay.Dim)
+	}
+	lay.Find("") // build the name index before the workers share the layout
+	masks := make([][]bool, len(rs))
+	err := parallelFor(ctx, len(rs), c.workers(), func(i int) error {
+		m, err := lay.Flatten(rs[i], dst[i*lay.Dim:(i+1)*lay.Dim])
+		masks[i] = m
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return masks, nil
+}
+
 // TopTriplets implements [Backend] through the Gram matrices of the thin factors.
 func (c CPU) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
 	if len(out) != len(in) {

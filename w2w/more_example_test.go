@@ -142,3 +142,22 @@ func ExampleLayout_Unflatten() {
 	fmt.Println(m.Sigma, m.U, m.V)
 	// Output: 10 [0.6 0.8] [1]
 }
+
+func ExampleFlattenAll() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	var reds []*w2w.Reduced
+	for i, shift := range []float32{1, -1} {
+		l, _ := w2w.LoadLoRA(exampleLoRA(dir, fmt.Sprintf("%d.safetensors", i), shift))
+		r, _ := w2w.Reduce(ctx, l, nil)
+		reds = append(reds, r)
+	}
+	lay, _ := w2w.NewLayout(ctx, reds, nil)
+	x, masks, err := w2w.FlattenAll(ctx, lay, reds, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(x), lay.Dim, masks)
+	// Output: 24 12 [[true true] [true true]]
+}

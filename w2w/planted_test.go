@@ -238,11 +238,9 @@ func TestPlantedDirectionRecovery(t *testing.T) {
 		}
 		src += m.Size()
 	}
-	x := make([]float32, n*lay.Dim)
-	for i, r := range reds {
-		_, err := lay.Flatten(r, x[i*lay.Dim:(i+1)*lay.Dim])
-		require.NoError(t, err)
-	}
+	x, masks, err := FlattenAll(ctx, lay, reds, nil)
+	require.NoError(t, err)
+	require.Len(t, masks, n)
 	for _, std := range []bool{false, true} {
 		sp, err := BuildSpace(ctx, lay, x, n, &SpaceOptions{Components: 20, Standardize: std})
 		require.NoError(t, err)

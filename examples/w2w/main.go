@@ -179,11 +179,9 @@ func directionCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	n := len(reds)
-	x := make([]float32, n*lay.Dim)
-	for i, r := range reds {
-		if _, err := lay.Flatten(r, x[i*lay.Dim:(i+1)*lay.Dim]); err != nil {
-			return err
-		}
+	x, _, err := w2w.FlattenAll(ctx, lay, reds, nil)
+	if err != nil {
+		return err
 	}
 	sp, err := w2w.BuildSpace(ctx, lay, x, n, &w2w.SpaceOptions{Components: *m, Standardize: *standardize})
 	if err != nil {
