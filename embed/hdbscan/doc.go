@@ -81,7 +81,9 @@
 //   - Bad input is an error wrapping [ErrInput], never a panic: no points, rows of unequal
 //     length, NaN or ±Inf (with the point and coordinate), fewer points than
 //     min_cluster_size, min_cluster_size below 2, all points identical, a zero vector
-//     under the cosine metric. Long work stops when the context is cancelled.
+//     under the cosine metric, coordinates beyond ±1e100 (±1e15 in the float32 modes)
+//     where squared distances would overflow. Long work stops when the context is
+//     cancelled.
 //   - The library prints nothing; Options.Progress receives stage names ("core", "mst",
 //     "tree") with counts.
 package hdbscan
