@@ -126,3 +126,35 @@ func TestLayoutSelections(t *testing.T) {
 	seg := x[fl.Modules[fl.Find(m.Name)].Offset:]
 	assert.Equal(t, m.Up, seg[:m.Out])
 }
+
+// TestLayoutFixesPerFileSignFlips uses LoRAs whose u has two entries of nearly equal size and
+// opposite sign, so the per-file rule (largest entry positive) orients similar LoRAs
+// oppositely; the population reference orients them all alike.
+func TestLayoutFixesPerFileSignFlips(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 34))
+	const q = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v"
+	var reds []*Reduced
+	for i := 0; i < 40; i++ {
+		up := []float32{1, -1, 0.3, 0.2}
+		for j := range up {
+			up[j] += float32(rng.NormFloat64() * 0.02)
+		}
+		r, err := Reduce(context.Background(), rank1LoRA(SD1, map[string][2][]float32{q: {up, []float32{0.5, 0.5, 0.1}}}), nil)
+		require.NoError(t, err)
+		reds = append(reds, r)
+	}
+	flips := 0
+	for _, r := range reds {
+		if dotMixed(r.Modules[0].U, reds[0].Modules[0].U) < 0 {
+			flips++
+		}
+	}
+	require.Positive(t, flips, "the per-file rule flips some of these LoRAs")
+	lay, err := NewLayout(context.Background(), reds, nil)
+	require.NoError(t, err)
+	x, _, err := FlattenAll(context.Background(), lay, reds, nil)
+	require.NoError(t, err)
+	for i := 1; i < len(reds); i++ {
+		assert.Positive(t, dotMixed(x[i*lay.Dim:(i+1)*lay.Dim], x[:lay.Dim]), "LoRA %d", i)
+	}
+}
