@@ -59,3 +59,7 @@ func BenchmarkAgreeApproxFast20k(b *testing.B) { agreement(b, 20000, Fast, Appro
 
 // BenchmarkFit10kFast is 10,000 × 768 on the fast path.
 func BenchmarkFit10kFast(b *testing.B) { benchFit(b, 10000, Fast) }
+
+// BenchmarkAgreeApproxFast100k is the approximate path against the fast mode on
+// 100,000 × 768 (long: the fast mode does 25 times the 20,000-point work).
+func BenchmarkAgreeApproxFast100k(b *testing.B) { agreement(b, 100000, Fast, Approximate) }
