@@ -380,17 +380,17 @@ func gramOfColumns(a []float32, m, r int) []float64 {
 	return g
 }
 
-// gramOfRows returns B·Bᵀ (r×r, row-major, float64) for the row-major r×n matrix b.
+// gramOfRows returns B·Bᵀ (r×r, row-major, float64) for the row-major r×n matrix b, as the
+// Gram of the columns of Bᵀ (transposed in blocks so each element is converted once).
 func gramOfRows(b []float32, r, n int) []float64 {
-	g := make([]float64, r*r)
+	bt := make([]float32, n*r)
 	for k := 0; k < r; k++ {
-		x := b[k*n : k*n+n]
-		for l := k; l < r; l++ {
-			g[k*r+l] = dot32(x, b[l*n:l*n+n])
+		row := b[k*n : k*n+n]
+		for j, v := range row {
+			bt[j*r+k] = v
 		}
 	}
-	mirror(g, r)
-	return g
+	return gramOfColumns(bt, n, r)
 }
 
 // mirror copies the upper triangle of the r×r matrix g to the lower one.
