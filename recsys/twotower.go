@@ -281,9 +281,9 @@ func normBackward(dy, y []float32, nx float32) {
 	}
 }
 
-// step runs one batch of in-batch softmax with the log-Q correction and applies a lazy Adam
-// update (only the embedding rows the batch touched move, as TensorFlow's LazyAdam).
-func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstimator, opt *adam) float64 {
+// gradient runs one batch of in-batch softmax with the log-Q correction, leaving the
+// gradient of the mean loss in t.grad and the embedding rows it touched in t.touched.
+func (t *ttTrainer) gradient(ctx context.Context, batch []ttExample, freq *freqEstimator) float64 {
 	m, d, B := t.m, t.o.Dim, len(batch)
 	tau := float32(1 / t.o.Temperature)
 	// The towers of the batch's examples are independent: compute them on every core.
@@ -371,6 +371,14 @@ func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstim
 			axpy32(1, dh, gc[int(j)*d:int(j)*d+d])
 		}
 	}
+	return loss / float64(B)
+}
+
+// step computes the batch's gradient and applies a lazy Adam update (only the embedding rows
+// the batch touched move, as TensorFlow's LazyAdam). It returns the batch's mean loss.
+func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstimator, opt *adam) float64 {
+	loss := t.gradient(ctx, batch, freq)
+	m, d, n, g := t.m, t.o.Dim, t.m.numItems, t.grad
 	opt.t++
 	for i := range t.touched {
 		lo := int(i) * d
@@ -381,5 +389,5 @@ func (t *ttTrainer) step(ctx context.Context, batch []ttExample, freq *freqEstim
 	}
 	opt.stepRange(m.flat, g, 2*n*d, len(m.flat))
 	clear(g[2*n*d:])
-	return loss / float64(B)
+	return loss
 }
