@@ -173,3 +173,8 @@ func ExampleLoad() {
 	fmt.Println(back.Name(), back.Sequential(), err)
 	// Output: userknn false <nil>
 }
+
+func ExampleSortedKs() {
+	fmt.Println(recsys.SortedKs(map[int]float64{100: 0.3, 10: 0.1, 50: 0.2}))
+	// Output: [10 50 100]
+}
