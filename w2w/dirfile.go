@@ -72,7 +72,17 @@ func ReadDirection(path string) (*Layout, []float32, map[string]string, error) {
 	if err := json.Unmarshal([]byte(f.Metadata[spaceLayoutKey]), lay); err != nil {
 		return nil, nil, nil, fileErr(path, "", -1, ErrLayout, "layout metadata: %v", err)
 	}
+	if err := lay.validate(); err != nil {
+		return nil, nil, nil, fileErr(path, "", -1, err, "layout metadata")
+	}
 	lay.finish()
+	var stored int64
+	for _, t := range f.Tensors {
+		stored += int64(t.Elements())
+	}
+	if lay.Dim <= 0 || int64(lay.Dim) > stored {
+		return nil, nil, nil, fileErr(path, "", -1, ErrLayout, "layout of %d coordinates, the file stores %d values", lay.Dim, stored)
+	}
 	v := make([]float32, lay.Dim)
 	for i := range lay.Modules {
 		m := &lay.Modules[i]

@@ -97,6 +97,21 @@ const defaultRefIterations = 100
 // refTolerance ends the power iteration when the reference moves less than this (in norm).
 const refTolerance = 1e-9
 
+// validate checks a layout read from a file before its offsets are computed.
+func (l *Layout) validate() error {
+	total := 0
+	for i, m := range l.Modules {
+		if m.Out <= 0 || m.In <= 0 || m.Rank <= 0 || m.Out > 1<<24 || m.In > 1<<28 || m.Rank > 1<<16 {
+			return fmt.Errorf("%w: module %d (%q) is %dx%d of rank %d", ErrLayout, i, m.Name, m.Out, m.In, m.Rank)
+		}
+		total += m.Size()
+		if total > 1<<40 {
+			return fmt.Errorf("%w: layout too large", ErrLayout)
+		}
+	}
+	return nil
+}
+
 func (l *Layout) finish() {
 	l.index = make(map[string]int, len(l.Modules))
 	off := 0
@@ -287,8 +302,11 @@ func (l *Layout) Flatten(r *Reduced, dst []float32) (mask []bool, err error) {
 			continue
 		}
 		lm := &l.Modules[i]
-		if lm.Out != m.Out || lm.In != m.In {
-			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: %dx%d, layout %dx%d", r.Path, m.Name, ErrLayout, m.Out, m.In, lm.Out, lm.In)
+		if lm.Out != m.Out || lm.In != m.In || len(m.U) != m.Out || len(m.V) != m.In {
+			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: %dx%d (u %d, v %d values), layout %dx%d", r.Path, m.Name, ErrLayout, m.Out, m.In, len(m.U), len(m.V), lm.Out, lm.In)
+		}
+		if lm.Ref != nil && len(lm.Ref) != lm.Out {
+			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: sign reference has %d values for %d outputs", r.Path, m.Name, ErrLayout, len(lm.Ref), lm.Out)
 		}
 		mask[i] = true
 		s := math.Sqrt(m.Sigma)
@@ -410,7 +428,7 @@ func (l *Layout) FlattenLoRA(lo *LoRA, dst []float32) (mask []bool, err error) {
 			continue
 		}
 		lm := &l.Modules[i]
-		if m.Rank != l.FixedRank || m.Kron != nil || lm.Out != m.Out || lm.In != m.In {
+		if m.Rank != l.FixedRank || m.Kron != nil || lm.Out != m.Out || lm.In != m.In || len(m.Up) != m.Out*m.Rank || len(m.Down) != m.Rank*m.In {
 			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: rank %d %dx%d, layout rank %d %dx%d", lo.Path, m.Name, ErrLayout, m.Rank, m.Out, m.In, l.FixedRank, lm.Out, lm.In)
 		}
 		mask[i] = true

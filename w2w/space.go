@@ -529,8 +529,15 @@ func LoadSpace(path string) (*Space, error) {
 	for _, m := range lay.Modules {
 		want += m.Size()
 	}
+	if err := lay.validate(); err != nil {
+		return nil, fileErr(path, "", -1, err, "layout metadata")
+	}
 	lay.finish()
-	if lay.Dim != want || want == 0 {
+	var stored int64
+	for _, t := range f.Tensors {
+		stored += int64(t.Elements())
+	}
+	if lay.Dim != want || want <= 0 || int64(want) > stored {
 		return nil, bad("", "layout of %d coordinates is inconsistent", want)
 	}
 	s := &Space{Layout: lay}
