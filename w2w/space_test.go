@@ -138,4 +138,3 @@ func TestSpaceBadInput(t *testing.T) {
 	_, err = BuildSpace(ctx, flatLayout(4), []float32{1, 2, 3, 4, 0, 1, 0, 1}, 2, nil)
 	assert.ErrorIs(t, err, context.Canceled)
 }
-
