@@ -22,9 +22,10 @@
 //   - [Gram] and [MulT]: the PCA Gram matrix X·Xᵀ and projections X·Bᵀ through cuBLAS
 //     SGEMM over column blocks, accumulated in float64.
 //
-// Package w2w uses this package through its Backend interface when built with the tag and a
-// device is present; the CPU backend is the reference these kernels must equal (1e-4
-// relative).
+// Package w2w uses this package through its Backend interface (w2w.CUDA, built with the tag)
+// and makes it the default when a device is present; the CPU backend is the reference these
+// kernels must equal (1e-4 relative). scripts/bench_cuda.sh runs the parity tests and the
+// benchmarks on a GPU machine.
 //
 // # Invariants
 //
