@@ -2,9 +2,13 @@
 // scatter of the rank-1 factors into flattened weight vectors.
 //
 // Compiled ahead of time to PTX for compute capability 5.2 (scripts/cuda-ptx.sh) so that any
-// newer driver JIT-compiles it; the PTX is embedded in the Go package.
+// newer driver JIT-compiles it; the PTX is embedded in the Go package. The same source also
+// compiles as plain C (cuda/internal/hostkernel), running each block on one thread, so the
+// kernels' arithmetic is tested on machines without a GPU.
 
+#ifdef __cplusplus
 extern "C" {
+#endif
 
 // Symmetric eigen-decomposition of the r×r row-major matrix a by cyclic Jacobi rotations,
 // run by one thread. On return the diagonal of a holds the eigenvalues and the columns of v
@@ -229,4 +233,6 @@ __global__ void add_f32_to_f64(const float* x, double* acc, long long n)
         acc[i] += (double)x[i];
 }
 
+#ifdef __cplusplus
 } // extern "C"
+#endif
