@@ -57,27 +57,14 @@ func (CUDA) Flatten(ctx context.Context, lay *Layout, rs []*Reduced, dst []float
 	)
 	masks := make([][]bool, len(rs))
 	for v, r := range rs {
-		if r.Family != lay.Family {
-			return nil, fmt.Errorf("w2w: flatten %s: %w: family %s, layout %s", r.Path, ErrLayout, r.Family, lay.Family)
-		}
-		masks[v] = make([]bool, len(lay.Modules))
-		for k := range r.Modules {
-			m := &r.Modules[k]
-			i := lay.Find(m.Name)
-			if i < 0 {
-				continue
-			}
-			lm := &lay.Modules[i]
-			if lm.Out != m.Out || lm.In != m.In || len(m.U) != m.Out || len(m.V) != m.In {
-				return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: %dx%d (u %d, v %d values), layout %dx%d", r.Path, m.Name, ErrLayout, m.Out, m.In, len(m.U), len(m.V), lm.Out, lm.In)
-			}
-			if lm.Ref != nil && len(lm.Ref) != lm.Out {
-				return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: sign reference has %d values for %d outputs", r.Path, m.Name, ErrLayout, len(lm.Ref), lm.Out)
-			}
-			masks[v][i] = true
+		mask, err := lay.match(r, func(lm *LayoutModule, m *Rank1Module) {
 			trips = append(trips, cuda.Triplet{Sigma: m.Sigma, Energy: m.Energy, U: m.U, V: m.V})
 			place = append(place, cuda.Placement{Vector: v, Offset: lm.Offset, Ref: lm.Ref})
+		})
+		if err != nil {
+			return nil, err
 		}
+		masks[v] = mask
 	}
 	if err := cuda.Flatten(ctx, trips, place, len(rs), lay.Dim, dst); err != nil {
 		return nil, err

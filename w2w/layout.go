@@ -288,11 +288,30 @@ func (l *Layout) Flatten(r *Reduced, dst []float32) (mask []bool, err error) {
 	if len(dst) != l.Dim {
 		return nil, fmt.Errorf("w2w: flatten %s: %w: destination has %d values, layout %d", r.Path, ErrLayout, len(dst), l.Dim)
 	}
-	if r.Family != l.Family {
-		return nil, fmt.Errorf("w2w: flatten %s: %w: family %s, layout %s", r.Path, ErrLayout, r.Family, l.Family)
-	}
 	for i := range dst {
 		dst[i] = 0
+	}
+	return l.match(r, func(lm *LayoutModule, m *Rank1Module) {
+		s := math.Sqrt(m.Sigma)
+		if lm.Ref != nil && dotMixed(m.U, lm.Ref) < 0 {
+			s = -s
+		}
+		seg := dst[lm.Offset : lm.Offset+lm.Size()]
+		for j, x := range m.U {
+			seg[j] = float32(s * float64(x))
+		}
+		for j, x := range m.V {
+			seg[lm.Out+j] = float32(s * float64(x))
+		}
+	})
+}
+
+// match checks a reduced LoRA against a rank-1 layout and calls place for each of its
+// modules the layout holds, returning the layout's module mask. Every backend's Flatten
+// goes through it, so they accept and reject the same inputs.
+func (l *Layout) match(r *Reduced, place func(lm *LayoutModule, m *Rank1Module)) (mask []bool, err error) {
+	if r.Family != l.Family {
+		return nil, fmt.Errorf("w2w: flatten %s: %w: family %s, layout %s", r.Path, ErrLayout, r.Family, l.Family)
 	}
 	mask = make([]bool, len(l.Modules))
 	for k := range r.Modules {
@@ -309,17 +328,7 @@ func (l *Layout) Flatten(r *Reduced, dst []float32) (mask []bool, err error) {
 			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: sign reference has %d values for %d outputs", r.Path, m.Name, ErrLayout, len(lm.Ref), lm.Out)
 		}
 		mask[i] = true
-		s := math.Sqrt(m.Sigma)
-		if lm.Ref != nil && dotMixed(m.U, lm.Ref) < 0 {
-			s = -s
-		}
-		seg := dst[lm.Offset : lm.Offset+lm.Size()]
-		for j, x := range m.U {
-			seg[j] = float32(s * float64(x))
-		}
-		for j, x := range m.V {
-			seg[lm.Out+j] = float32(s * float64(x))
-		}
+		place(lm, m)
 	}
 	return mask, nil
 }
