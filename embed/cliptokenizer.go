@@ -264,32 +264,7 @@ func (t *CLIPTokenizer) word(w string) []int {
 }
 
 // merge applies the lowest-ranked merge until none applies, as simple_tokenizer's bpe.
-func (t *CLIPTokenizer) merge(word []string) []string {
-	for len(word) > 1 {
-		best, bestRank := symbolPair{}, -1
-		for i := 0; i+1 < len(word); i++ {
-			p := symbolPair{word[i], word[i+1]}
-			if r, ok := t.ranks[p]; ok && (bestRank < 0 || r < bestRank) {
-				best, bestRank = p, r
-			}
-		}
-		if bestRank < 0 {
-			break
-		}
-		out := word[:0:0]
-		for i := 0; i < len(word); {
-			if i+1 < len(word) && word[i] == best.a && word[i+1] == best.b {
-				out = append(out, best.a+best.b)
-				i += 2
-			} else {
-				out = append(out, word[i])
-				i++
-			}
-		}
-		word = out
-	}
-	return word
-}
+func (t *CLIPTokenizer) merge(word []string) []string { return bpeMerge(t.ranks, word) }
 
 // splitCLIP applies simple_tokenizer's pattern
 //
