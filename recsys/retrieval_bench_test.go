@@ -2,11 +2,15 @@ package recsys
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,7 +25,7 @@ func envInt(name string, def int) int {
 
 // clusteredVectors draws n unit vectors around `centers` random unit centres with Gaussian
 // noise of norm about 0.5, a stand-in for embedding corpora, whose neighbourhoods are
-// clustered rather than uniform.
+// clustered rather than uniform. Each vector picks its centre uniformly.
 func clusteredVectors(rng *rand.Rand, n, dim, centers int) []float32 {
 	c := randomUnitVectors(rng, centers, dim)
 	v := make([]float32, n*dim)
@@ -37,52 +41,114 @@ func clusteredVectors(rng *rand.Rand, n, dim, centers int) []float32 {
 	return v
 }
 
+// writeFloat32s writes v as little-endian float32 (numpy's "<f4"), for the reference run.
+func writeFloat32s(path string, v []float32) error {
+	buf := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+	}
+	return os.WriteFile(path, buf, 0o644)
+}
+
 // BenchmarkHNSW builds an index over RECSYS_ANN_N vectors of RECSYS_ANN_DIM dimensions
-// (defaults 50,000 × 128), then runs 200 queries at k = 100 with ef 200, 400 and 800 and
-// reports recall@100 against exact TopK, queries per second, the build time, and exact
-// top-k queries per second.
+// (defaults 50,000 × 128) drawn around RECSYS_ANN_CENTERS centres (default 1,000), then runs
+// RECSYS_ANN_QUERIES held-out queries from the same distribution (default 200) at k = 100
+// with ef 100 to 1600 and reports recall@100 against exact TopK, queries per second on one
+// goroutine and on GOMAXPROCS goroutines, the build time and rate, and exact top-k queries
+// per second. RECSYS_ANN_WORKERS sets the insertion workers (default GOMAXPROCS). When
+// RECSYS_ANN_DUMP names a folder, the items, queries and exact top-100 are written there for
+// scripts/recsys_hnswlib_reference.py.
 func BenchmarkHNSW(b *testing.B) {
 	n, dim := envInt("RECSYS_ANN_N", 50000), envInt("RECSYS_ANN_DIM", 128)
-	const nq, k = 200, 100
+	nq, centers := envInt("RECSYS_ANN_QUERIES", 200), envInt("RECSYS_ANN_CENTERS", 1000)
+	workers := envInt("RECSYS_ANN_WORKERS", 0)
+	const k = 100
+	t0 := time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
-	items := clusteredVectors(rng, n, dim, 1000)
-	queries := clusteredVectors(rng, nq, dim, 1000)
+	all := clusteredVectors(rng, n+nq, dim, centers)
+	items, queries := all[:n*dim:n*dim], all[n*dim:]
+	fmt.Fprintf(os.Stderr, "hnsw bench: %d×%d, %d centres, %d queries, kernel %s, data in %.1fs\n",
+		n, dim, centers, nq, distanceKernel, time.Since(t0).Seconds())
 	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		build := time.Since(t0)
 		t1 := time.Now()
 		exact, err := TopK(context.Background(), queries, items, dim, k, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
 		exactDur := time.Since(t1)
-		for _, ef := range []int{200, 400, 800} {
-			t2 := time.Now()
-			found := 0
-			for q := 0; q < nq; q++ {
-				hits, err := idx.Search(queries[q*dim:q*dim+dim], k, ef)
-				if err != nil {
+		fmt.Fprintf(os.Stderr, "exact TopK: %d queries in %.1fs\n", nq, exactDur.Seconds())
+		if dir := os.Getenv("RECSYS_ANN_DUMP"); dir != "" {
+			ids := make([]float32, 0, nq*k)
+			for _, hs := range exact {
+				for _, h := range hs {
+					ids = append(ids, float32(h.Item))
+				}
+			}
+			for name, v := range map[string][]float32{"items.f32": items, "queries.f32": queries, "exact.f32": ids} {
+				if err := writeFloat32s(filepath.Join(dir, name), v); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+		t2 := time.Now()
+		idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1, Workers: workers,
+			Progress: func(done, total int) {
+				if done%100000 == 0 {
+					el := time.Since(t2).Seconds()
+					fmt.Fprintf(os.Stderr, "  %d/%d inserted, %.0fs, %.0f/s\n", done, total, el, float64(done)/el)
+				}
+			}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		build := time.Since(t2)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "build: %.1fs, %.0f inserts/s, Go heap in use %.2f GiB\n",
+			build.Seconds(), float64(n)/build.Seconds(), float64(ms.HeapInuse)/(1<<30))
+		for _, ef := range []int{100, 200, 400, 800, 1600} {
+			found := 0
+			res := make([][]Hit, nq)
+			t3 := time.Now()
+			for q := 0; q < nq; q++ {
+				if res[q], err = idx.Search(queries[q*dim:q*dim+dim], k, ef); err != nil {
+					b.Fatal(err)
+				}
+			}
+			one := time.Since(t3)
+			par := runtime.GOMAXPROCS(0)
+			var wg sync.WaitGroup
+			t4 := time.Now()
+			for w := 0; w < par; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for q := w; q < nq; q += par {
+						_, _ = idx.Search(queries[q*dim:q*dim+dim], k, ef)
+					}
+				}()
+			}
+			wg.Wait()
+			multi := time.Since(t4)
+			for q := 0; q < nq; q++ {
 				want := map[int32]bool{}
 				for _, h := range exact[q] {
 					want[h.Item] = true
 				}
-				for _, h := range hits {
+				for _, h := range res[q] {
 					if want[h.Item] {
 						found++
 					}
 				}
 			}
-			searchDur := time.Since(t2)
-			b.ReportMetric(float64(found)/float64(nq*k), fmt.Sprintf("recall@100/ef%d", ef))
-			b.ReportMetric(float64(nq)/searchDur.Seconds(), fmt.Sprintf("qps/ef%d", ef))
+			recall := float64(found) / float64(nq*k)
+			fmt.Fprintf(os.Stderr, "ef %4d: recall@100 %.4f, %.0f queries/s on 1 goroutine, %.0f on %d\n",
+				ef, recall, float64(nq)/one.Seconds(), float64(nq)/multi.Seconds(), par)
+			b.ReportMetric(recall, fmt.Sprintf("recall@100/ef%d", ef))
+			b.ReportMetric(float64(nq)/one.Seconds(), fmt.Sprintf("qps1/ef%d", ef))
 		}
 		b.ReportMetric(build.Seconds(), "build-s")
+		b.ReportMetric(float64(n)/build.Seconds(), "inserts/s")
 		b.ReportMetric(float64(nq)/exactDur.Seconds(), "exact-qps")
 	}
 }
