@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,51 @@ func TestFlattenAlignsSignsAndPlaces(t *testing.T) {
 	// Triplet 0 flips (u·ref < 0): √4·(−u, −v) at vector 1; triplet 1 keeps its sign.
 	assert.Equal(t, []float32{0, 0, 0, 0, 0, 3, 0, 0, 0, 3}, out[:10])
 	assert.Equal(t, []float32{0, 2, -2, 0, 0, 0, 0, 0, 0, 0}, out[10:])
+}
+
+// sdxlShapes are (out, in) of every attention and feed-forward module of the SDXL UNet's 70
+// transformer blocks: 700 modules.
+func sdxlShapes() [][2]int {
+	var shapes [][2]int
+	for _, blk := range []struct{ d, n int }{{640, 4}, {1280, 20}, {1280, 10}, {1280, 30}, {640, 6}} {
+		for range blk.n {
+			shapes = append(shapes, [2]int{blk.d, blk.d}, [2]int{blk.d, blk.d}, [2]int{blk.d, blk.d}, [2]int{blk.d, blk.d},
+				[2]int{blk.d, blk.d}, [2]int{blk.d, 2048}, [2]int{blk.d, 2048}, [2]int{blk.d, blk.d},
+				[2]int{8 * blk.d, blk.d}, [2]int{blk.d, 4 * blk.d})
+		}
+	}
+	return shapes
+}
+
+// BenchmarkTopTripletsSDXL runs the rank-1 reduction of one SDXL-shaped rank-32 LoRA (700
+// modules) and reports the time of each stage of the launch.
+func BenchmarkTopTripletsSDXL(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var in []Factors
+	for _, s := range sdxlShapes() {
+		in = append(in, randFactors(rng, s[0], s[1], 32, 1.0/32))
+	}
+	out := make([]Triplet, len(in))
+	spent := map[string]time.Duration{}
+	last, lastStage := time.Time{}, ""
+	stageHook = func(s string) {
+		now := time.Now()
+		if lastStage != "" && lastStage != stageDone {
+			spent[lastStage] += now.Sub(last)
+		}
+		last, lastStage = now, s
+	}
+	defer func() { stageHook = nil }()
+	ctx := context.Background()
+	n := 0
+	for b.Loop() {
+		if err := TopTriplets(ctx, in, out); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	for _, s := range []string{stageUpload, stageKernel, stageDownload} {
+		b.ReportMetric(float64(spent[s].Microseconds())/1e3/float64(n), s+"-ms/LoRA")
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "LoRAs/s")
 }

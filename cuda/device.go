@@ -23,6 +23,20 @@ type device struct {
 	topTriplet, scatter, addToF64 cu.Function
 	blas                          *cublas.Standard
 	name                          string
+	stage                         *stager // created on first use
+}
+
+// staging returns the device's staging buffers, creating them on first use; it must run on
+// the context's thread.
+func (d *device) staging() (*stager, error) {
+	if d.stage == nil {
+		s, err := newStager()
+		if err != nil {
+			return nil, err
+		}
+		d.stage = s
+	}
+	return d.stage, nil
 }
 
 var (

@@ -13,6 +13,38 @@ import (
 // maxBatch bounds the modules of one launch, and so the workspace (5·r² + 2·r doubles each).
 const maxBatch = 8192
 
+// tripletThreads is the thread-block size of top_triplet: the Gram products and the r×r
+// steps are spread over it.
+const tripletThreads = 128
+
+// sharedRank is the largest rank whose r×r workspace top_triplet keeps in shared memory
+// (SHARED_RANK in kernels/rank1.cu); larger ranks use the global workspace.
+const sharedRank = 32
+
+// workBytes is the global workspace of one top_triplet launch.
+func workBytes(n, r int) int64 {
+	if r <= sharedRank {
+		return 8
+	}
+	return int64(n) * int64(5*r*r+2*r) * 8
+}
+
+// Stages of a launch, reported to stageHook (set by benchmarks) as each begins.
+const (
+	stageUpload   = "upload"
+	stageKernel   = "kernel"
+	stageDownload = "download"
+	stageDone     = "done"
+)
+
+var stageHook func(stage string)
+
+func stage(s string) {
+	if stageHook != nil {
+		stageHook(s)
+	}
+}
+
 // TopTriplets computes out[i], the top singular triplet of in[i], for every i: modules are
 // grouped by rank and each group runs as one launch of the top_triplet kernel (one thread
 // block per module). out[i].U and out[i].V are allocated when nil or of the wrong length.
@@ -52,40 +84,53 @@ func TopTriplets(ctx context.Context, in []Factors, out []Triplet) error {
 }
 
 func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int) error {
-	var (
-		up, down                   []float32
-		upOff, downOff, uOff, vOff []int64
-		outDim, inDim              []int32
-		scale                      []float64
-		uLen, vLen                 int64
-	)
-	for _, i := range batch {
+	n := len(batch)
+	upOff, downOff := make([]int64, n), make([]int64, n)
+	uOff, vOff := make([]int64, n), make([]int64, n)
+	outDim, inDim := make([]int32, n), make([]int32, n)
+	scale := make([]float64, n)
+	var upLen, downLen, uLen, vLen int64
+	for k, i := range batch {
 		f := in[i]
-		upOff = append(upOff, int64(len(up)))
-		downOff = append(downOff, int64(len(down)))
-		up = append(up, f.Up...)
-		down = append(down, f.Down...)
-		outDim = append(outDim, int32(f.Out))
-		inDim = append(inDim, int32(f.In))
-		scale = append(scale, f.Scale)
-		uOff = append(uOff, uLen)
-		vOff = append(vOff, vLen)
+		upOff[k], downOff[k], uOff[k], vOff[k] = upLen, downLen, uLen, vLen
+		outDim[k], inDim[k], scale[k] = int32(f.Out), int32(f.In), f.Scale
+		upLen += int64(len(f.Up))
+		downLen += int64(len(f.Down))
 		uLen += int64(f.Out)
 		vLen += int64(f.In)
 	}
+	// The factors go to the device through page-locked staging buffers filled straight from
+	// the caller's slices (no host-side concatenation).
+	stage(stageUpload)
 	var b buffers
 	defer b.free()
-	n := len(batch)
-	ptrs := make([]cu.DevicePtr, 0, 16)
+	dFactors, err := b.alloc((upLen + downLen) * 4)
+	if err != nil {
+		return err
+	}
+	dUp, dDown := dFactors, dFactors+cu.DevicePtr(upLen*4)
+	segs := make([]segment, 0, 2*n)
+	for k, i := range batch {
+		segs = append(segs, segment{src: in[i].Up, off: upOff[k]})
+	}
+	for k, i := range batch {
+		segs = append(segs, segment{src: in[i].Down, off: upLen + downOff[k]})
+	}
+	st, err := d.staging()
+	if err != nil {
+		return err
+	}
+	if err := st.upload(dFactors, upLen+downLen, segs); err != nil {
+		return err
+	}
+	ptrs := []cu.DevicePtr{dUp, dDown}
 	for _, up := range []func() (cu.DevicePtr, error){
-		func() (cu.DevicePtr, error) { return upload(&b, up) },
-		func() (cu.DevicePtr, error) { return upload(&b, down) },
 		func() (cu.DevicePtr, error) { return upload(&b, upOff) },
 		func() (cu.DevicePtr, error) { return upload(&b, downOff) },
 		func() (cu.DevicePtr, error) { return upload(&b, outDim) },
 		func() (cu.DevicePtr, error) { return upload(&b, inDim) },
 		func() (cu.DevicePtr, error) { return upload(&b, scale) },
-		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * int64(5*r*r+2*r) * 8) },
+		func() (cu.DevicePtr, error) { return b.alloc(workBytes(n, r)) },
 		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
 		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
 		func() (cu.DevicePtr, error) { return b.alloc(uLen * 4) },
@@ -102,9 +147,11 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 	dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale := ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6]
 	dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff := ptrs[7], ptrs[8], ptrs[9], ptrs[10], ptrs[11], ptrs[12], ptrs[13]
 	args := params(dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale, r, n, dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff)
-	if err := d.topTriplet.LaunchAndSync(n, 1, 1, 128, 1, 1, 0, cu.NoStream, args); err != nil {
+	stage(stageKernel)
+	if err := d.topTriplet.LaunchAndSync(n, 1, 1, tripletThreads, 1, 1, 0, cu.NoStream, args); err != nil {
 		return fmt.Errorf("cuda: top_triplet (rank %d, %d modules): %w", r, n, err)
 	}
+	stage(stageDownload)
 	sigma := make([]float64, n)
 	energy := make([]float64, n)
 	U := make([]float32, uLen)
@@ -127,6 +174,7 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 		copy(t.U, U[uOff[k]:uOff[k]+int64(f.Out)])
 		copy(t.V, V[vOff[k]:vOff[k]+int64(f.In)])
 	}
+	stage(stageDone)
 	return nil
 }
 

@@ -20,6 +20,10 @@ func init() {
 	}
 }
 
+// ReduceBatch sends [Reduce] whole LoRAs (up to 4,096 modules) per launch: a launch runs one
+// thread block per module, and the GPU needs hundreds of them to be busy.
+func (CUDA) ReduceBatch() int { return 4096 }
+
 // Name returns "cuda".
 func (CUDA) Name() string { return "cuda" }
 

@@ -83,8 +83,17 @@ type ReduceOptions struct {
 }
 
 // reduceBatch bounds how many modules go to the backend at once so progress is reported and
-// cancellation is seen between batches.
+// cancellation is seen between batches. A backend that works best on larger batches (a GPU
+// fills its multiprocessors only with hundreds of modules per launch) says so through
+// [BatchSizer].
 const reduceBatch = 64
+
+// BatchSizer is implemented by backends that want a different number of modules per
+// TopTriplets call than [Reduce]'s default of 64.
+type BatchSizer interface {
+	// ReduceBatch returns the number of modules per call (≥ 1).
+	ReduceBatch() int
+}
 
 // Reduce computes the rank-1 reduction of every module of l through its thin factors (paper
 // §4.3, "we reduce each LoRA to rank 1 by SVD"), never forming ΔW. The signs of U and V are
@@ -121,8 +130,12 @@ func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error)
 		in = append(in, ScaledFactor{Factor: Factor{Rows: m.Out, Cols: m.In, Rank: m.Rank, A: m.Up, B: m.Down}, Scale: m.Scale()})
 	}
 	res := make([]Triplet, len(in))
-	for b := 0; b < len(in); b += reduceBatch {
-		e := min(b+reduceBatch, len(in))
+	batch := reduceBatch
+	if bs, ok := be.(BatchSizer); ok {
+		batch = max(1, bs.ReduceBatch())
+	}
+	for b := 0; b < len(in); b += batch {
+		e := min(b+batch, len(in))
 		if err := be.TopTriplets(ctx, in[b:e], res[b:e]); err != nil {
 			return nil, fmt.Errorf("w2w: reduce %s (%s backend): %w", l.Path, be.Name(), err)
 		}

@@ -10,22 +10,31 @@
 extern "C" {
 #endif
 
+// SHARED_RANK is the largest rank whose workspace (5·r² + 2·r doubles, 41.5 KB at 32)
+// top_triplet keeps in shared memory; larger ranks use the global workspace.
+#define SHARED_RANK 32
+
 // Symmetric eigen-decomposition of the r×r row-major matrix a by cyclic Jacobi rotations,
-// run by one thread. On return the diagonal of a holds the eigenvalues and the columns of v
-// the eigenvectors.
-__device__ void jacobi_eig(double* a, double* v, int r)
+// run by the nt threads of a block together: for each rotation every thread updates its own
+// rows and columns. On return the diagonal of a holds the eigenvalues and the columns of v
+// the eigenvectors. flag is one shared double. Every thread of the block must call it.
+__device__ void jacobi_eig(double* a, double* v, int r, int tid, int nt, double* flag)
 {
-    for (int i = 0; i < r; i++)
-        for (int j = 0; j < r; j++)
-            v[i * r + j] = (i == j) ? 1.0 : 0.0;
+    for (int idx = tid; idx < r * r; idx += nt)
+        v[idx] = (idx / r == idx % r) ? 1.0 : 0.0;
     for (int sweep = 0; sweep < 64; sweep++) {
-        double off = 0.0, diag = 0.0;
-        for (int i = 0; i < r; i++) {
-            diag += a[i * r + i] * a[i * r + i];
-            for (int j = i + 1; j < r; j++)
-                off += a[i * r + j] * a[i * r + j];
+        __syncthreads();
+        if (tid == 0) {
+            double off = 0.0, diag = 0.0;
+            for (int i = 0; i < r; i++) {
+                diag += a[i * r + i] * a[i * r + i];
+                for (int j = i + 1; j < r; j++)
+                    off += a[i * r + j] * a[i * r + j];
+            }
+            *flag = (off <= 1e-30 * diag || off == 0.0) ? 1.0 : 0.0;
         }
-        if (off <= 1e-30 * diag || off == 0.0)
+        __syncthreads();
+        if (*flag != 0.0)
             break;
         for (int p = 0; p < r - 1; p++) {
             for (int q = p + 1; q < r; q++) {
@@ -36,25 +45,27 @@ __device__ void jacobi_eig(double* a, double* v, int r)
                 double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
                 double c = 1.0 / sqrt(t * t + 1.0);
                 double s = t * c;
+                __syncthreads(); // all have read a[p][p], a[q][q], a[p][q]
                 // A ← Jᵀ·A·J with J the rotation in the (p, q) plane; V ← V·J.
-                for (int k = 0; k < r; k++) {
+                for (int k = tid; k < r; k += nt) {
                     double akp = a[k * r + p], akq = a[k * r + q];
                     a[k * r + p] = c * akp - s * akq;
                     a[k * r + q] = s * akp + c * akq;
                 }
-                for (int k = 0; k < r; k++) {
+                __syncthreads();
+                for (int k = tid; k < r; k += nt) {
                     double apk = a[p * r + k], aqk = a[q * r + k];
                     a[p * r + k] = c * apk - s * aqk;
                     a[q * r + k] = s * apk + c * aqk;
-                }
-                for (int k = 0; k < r; k++) {
                     double vkp = v[k * r + p], vkq = v[k * r + q];
                     v[k * r + p] = c * vkp - s * vkq;
                     v[k * r + q] = s * vkp + c * vkq;
                 }
+                __syncthreads();
             }
         }
     }
+    __syncthreads();
 }
 
 // top_triplet: one block per module of rank r. Module b is ΔW = scale[b]·A·D with A (out×r,
@@ -63,7 +74,8 @@ __device__ void jacobi_eig(double* a, double* v, int r)
 // eigenpair (μ, w) of the symmetric S = H·Gu·H, and then
 //   σ = |scale|·√μ,  y = H·w,  u = A·y/‖A·y‖,  v = scale·Dᵀ·Gu·y/(‖A·y‖·σ),
 // since ΔW·ΔWᵀ·(A·y) = scale²·A·Gd·Gu·y = σ²·A·y. energy = scale²·tr(Gu·Gd) = ‖ΔW‖²_F.
-// work holds 5·r² + 2·r doubles per module.
+// The r×r work (5·r² + 2·r doubles) is in shared memory for r ≤ SHARED_RANK, else in work
+// (that many doubles per module). Every step is spread over the block's threads.
 __global__ void top_triplet(const float* up, const float* down,
     const long long* upOff, const long long* downOff,
     const int* outDim, const int* inDim, const double* scale,
@@ -71,6 +83,8 @@ __global__ void top_triplet(const float* up, const float* down,
     double* sigma, double* energy, float* U, float* V,
     const long long* uOff, const long long* vOff)
 {
+    __shared__ double shw[5 * SHARED_RANK * SHARED_RANK + 2 * SHARED_RANK];
+    __shared__ double sh[4];
     int b = blockIdx.x;
     if (b >= nmod)
         return;
@@ -78,7 +92,7 @@ __global__ void top_triplet(const float* up, const float* down,
     int out = outDim[b], in = inDim[b];
     const float* A = up + upOff[b];
     const float* D = down + downOff[b];
-    double* w = work + (long long)b * (5 * r * r + 2 * r);
+    double* w = (r <= SHARED_RANK) ? shw : work + (long long)b * (5 * r * r + 2 * r);
     double* Gu = w;
     double* Gd = w + r * r;
     double* E = w + 2 * r * r;
@@ -86,15 +100,15 @@ __global__ void top_triplet(const float* up, const float* down,
     double* S = w + 4 * r * r;
     double* y = w + 5 * r * r;
     double* t = y + r;
-    __shared__ double sh[4];
+    int rr = r * r;
 
-    for (int idx = tid; idx < r * r; idx += nt) {
+    for (int idx = tid; idx < rr; idx += nt) {
         int j = idx / r, k = idx % r;
         if (k < j)
             continue;
         double su = 0.0, sd = 0.0;
         for (int o = 0; o < out; o++)
-            su += (double)A[o * r + j] * (double)A[o * r + k];
+            su += (double)A[(long long)o * r + j] * (double)A[(long long)o * r + k];
         for (int i = 0; i < in; i++)
             sd += (double)D[(long long)j * in + i] * (double)D[(long long)k * in + i];
         Gu[j * r + k] = su;
@@ -103,47 +117,53 @@ __global__ void top_triplet(const float* up, const float* down,
         Gd[k * r + j] = sd;
     }
     __syncthreads();
+    double sc = scale[b];
     if (tid == 0) {
-        double sc = scale[b];
         double en = 0.0;
-        for (int i = 0; i < r * r; i++) {
+        for (int i = 0; i < rr; i++)
             en += Gu[i] * Gd[i];
-            S[i] = Gd[i];
-        }
         energy[b] = sc * sc * en;
-        jacobi_eig(S, E, r); // Gd = E·diag(λ)·Eᵀ
-        for (int i = 0; i < r; i++) {
-            for (int j = 0; j < r; j++) {
-                double h = 0.0;
-                for (int k = 0; k < r; k++) {
-                    double lam = S[k * r + k];
-                    h += E[i * r + k] * (lam > 0.0 ? sqrt(lam) : 0.0) * E[j * r + k];
-                }
-                H[i * r + j] = h;
-            }
+    }
+    for (int i = tid; i < rr; i += nt)
+        S[i] = Gd[i];
+    jacobi_eig(S, E, r, tid, nt, &sh[2]); // Gd = E·diag(λ)·Eᵀ
+    for (int idx = tid; idx < rr; idx += nt) {
+        int i = idx / r, j = idx % r;
+        double h = 0.0;
+        for (int k = 0; k < r; k++) {
+            double lam = S[k * r + k];
+            h += E[i * r + k] * (lam > 0.0 ? sqrt(lam) : 0.0) * E[j * r + k];
         }
-        // Gd ← Gu·H, then S ← H·(Gu·H).
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < r; j++) {
-                double s = 0.0;
-                for (int k = 0; k < r; k++)
-                    s += Gu[i * r + k] * H[k * r + j];
-                Gd[i * r + j] = s;
-            }
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < r; j++) {
-                double s = 0.0;
-                for (int k = 0; k < r; k++)
-                    s += H[i * r + k] * Gd[k * r + j];
-                S[i * r + j] = s;
-            }
-        for (int i = 0; i < r; i++)
-            for (int j = i + 1; j < r; j++) {
-                double m = 0.5 * (S[i * r + j] + S[j * r + i]);
-                S[i * r + j] = m;
-                S[j * r + i] = m;
-            }
-        jacobi_eig(S, E, r);
+        H[idx] = h;
+    }
+    __syncthreads();
+    // Gd ← Gu·H (energy has been read from Gd above), then S ← H·(Gu·H), symmetrised.
+    for (int idx = tid; idx < rr; idx += nt) {
+        int i = idx / r, j = idx % r;
+        double s = 0.0;
+        for (int k = 0; k < r; k++)
+            s += Gu[i * r + k] * H[k * r + j];
+        Gd[idx] = s;
+    }
+    __syncthreads();
+    for (int idx = tid; idx < rr; idx += nt) {
+        int i = idx / r, j = idx % r;
+        double s = 0.0;
+        for (int k = 0; k < r; k++)
+            s += H[i * r + k] * Gd[k * r + j];
+        S[idx] = s;
+    }
+    __syncthreads();
+    for (int idx = tid; idx < rr; idx += nt) {
+        int i = idx / r, j = idx % r;
+        if (j <= i)
+            continue;
+        double m = 0.5 * (S[i * r + j] + S[j * r + i]);
+        S[i * r + j] = m;
+        S[j * r + i] = m;
+    }
+    jacobi_eig(S, E, r, tid, nt, &sh[2]);
+    if (tid == 0) {
         int top = 0;
         for (int k = 1; k < r; k++)
             if (S[k * r + k] > S[top * r + top])
@@ -176,7 +196,7 @@ __global__ void top_triplet(const float* up, const float* down,
     for (int o = tid; o < out; o += nt) {
         double s = 0.0;
         for (int k = 0; k < r; k++)
-            s += (double)A[o * r + k] * y[k];
+            s += (double)A[(long long)o * r + k] * y[k];
         u[o] = (float)(s * fu);
     }
     for (int i = tid; i < in; i += nt) {
