@@ -52,7 +52,7 @@ func BenchmarkReduceSDXL(b *testing.B) {
 	for _, m := range l.Modules {
 		elems += m.Rank * (m.Out + m.In)
 	}
-	b.Logf("%d modules, %d factor elements, file %s", len(l.Modules), elems, path)
+	b.Logf("%d modules, %d factor elements, file %s, backend %s, factor kernels %s", len(l.Modules), elems, path, DefaultBackend().Name(), cpuKernelName)
 	b.Run("read", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := LoadLoRA(path); err != nil {

@@ -86,7 +86,7 @@ func (c CPU) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) 
 		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
 	}
 	return parallelFor(ctx, len(in), c.workers(), func(i int) error {
-		t, err := topTriplet(in[i], goKernels)
+		t, err := topTriplet(in[i], cpuKernels)
 		out[i] = t
 		return err
 	})
@@ -101,7 +101,14 @@ type tripletKernels struct {
 	matVec   func(a []float32, rows, cols int, x []float64, trans bool) []float64
 }
 
+// goKernels are the pure-Go factor kernels: the reference the C kernels are tested against.
 var goKernels = tripletKernels{gramCols: gramOfColumns, gramRows: gramOfRows, matVec: matVec64}
+
+// cpuKernels are the factor kernels of the CPU backend: the C kernels (AVX-512 or AVX2+FMA,
+// chosen at start-up) where cgo and the CPU allow, the Go kernels otherwise. Each module is
+// computed by one goroutine with one fixed order of operations, so results do not depend on
+// the number of workers. cpuKernelName says which ran ("avx512", "avx2" or "go").
+var cpuKernels, cpuKernelName = nativeKernels()
 
 // matVec64 computes A·x or Aᵀ·x in float64.
 func matVec64(a []float32, rows, cols int, x []float64, trans bool) []float64 {
@@ -207,10 +214,10 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 		}
 	}
 	for i, x := range z {
-		t.U[i] = float32(x)
+		t.U[i] = float32(x) + 0 // + 0 turns −0 into +0
 	}
 	for j, x := range v {
-		t.V[j] = float32(x)
+		t.V[j] = float32(x) + 0
 	}
 	return t, nil
 }
@@ -227,56 +234,21 @@ const choleskyMinPivot = 1e-8
 // It reports false, leaving t untouched, when G_A is not safely positive definite.
 func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Triplet) bool {
 	m, n, r := sf.Rows, sf.Cols, sf.Rank
-	var chol mat.Cholesky
-	if !chol.Factorize(mat.NewSymDense(r, append([]float64(nil), ga...))) {
+	L, ok := cholesky(ga, r)
+	if !ok {
 		return false
 	}
-	var L mat.TriDense
-	chol.LTo(&L)
 	lmax, lmin := 0.0, math.Inf(1)
 	for i := 0; i < r; i++ {
-		d := L.At(i, i) * L.At(i, i)
+		d := L[i*r+i] * L[i*r+i]
 		lmax, lmin = math.Max(lmax, d), math.Min(lmin, d)
 	}
 	if lmin <= choleskyMinPivot*lmax {
 		return false
 	}
-	// S = Lᵀ·G_B·L.
-	GL := make([]float64, r*r) // G_B·L
-	for i := 0; i < r; i++ {
-		for j := 0; j < r; j++ {
-			acc := 0.0
-			for q := j; q < r; q++ { // L is lower: L[q][j] = 0 for q < j
-				acc += gb[i*r+q] * L.At(q, j)
-			}
-			GL[i*r+j] = acc
-		}
-	}
-	S := mat.NewSymDense(r, nil)
-	for i := 0; i < r; i++ {
-		for j := i; j < r; j++ {
-			acc := 0.0
-			for q := i; q < r; q++ { // Lᵀ[i][q] = L[q][i], zero for q < i
-				acc += L.At(q, i) * GL[q*r+j]
-			}
-			S.SetSym(i, j, acc)
-		}
-	}
-	var es mat.EigenSym
-	if !es.Factorize(S, true) {
-		return false
-	}
-	var E mat.Dense
-	es.VectorsTo(&E)
-	// c = L⁻ᵀ·e: back substitution on the upper-triangular Lᵀ.
-	c := make([]float64, r)
-	for i := r - 1; i >= 0; i-- {
-		acc := E.At(i, r-1)
-		for q := i + 1; q < r; q++ {
-			acc -= L.At(q, i) * c[q]
-		}
-		c[i] = acc / L.At(i, i)
-	}
+	// S = Lᵀ·G_B·L, its top eigenvector e, and c = L⁻ᵀ·e.
+	e := topSymEigenvector(congruence(L, gb, r), r)
+	c := solveLowerT(L, r, e)
 	u := k.matVec(sf.A, m, r, c, false)
 	if normalize(u) == 0 {
 		return false
@@ -294,10 +266,10 @@ func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Tri
 		}
 	}
 	for i, x := range u {
-		t.U[i] = float32(x)
+		t.U[i] = float32(x) + 0 // + 0 turns −0 into +0
 	}
 	for j, x := range v {
-		t.V[j] = float32(x)
+		t.V[j] = float32(x) + 0
 	}
 	return true
 }

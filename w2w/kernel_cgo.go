@@ -1,0 +1,306 @@
+//go:build cgo && amd64
+
+package w2w
+
+/*
+#cgo CFLAGS: -O3 -Wno-psabi
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <immintrin.h>
+
+// Factor kernels of the rank-1 reduction in float64 arithmetic over float32 factors: the
+// Gram matrices AᵀA (A m×r, row-major) and B·Bᵀ (B r×n, row-major) and the matrix-vector
+// products A·x and Aᵀ·x. Each float32·float32 product is exact in float64, so a fused
+// multiply-add rounds exactly as a product followed by an addition and only the order of
+// the sums differs from the Go reference. Two variants are generated from one template:
+// AVX-512 (8 doubles per vector) and AVX2+FMA (4 doubles); w2w_init picks one from the CPU's
+// features. The tile sizes keep every accumulator in a register: 8 rows × 3 vectors (24 of
+// the 32 zmm) and 4×4 row pairs (16 zmm + 8 loads) for AVX-512, 4 × 3 (12 of the 16 ymm)
+// and 3×3 (9 ymm + 6 loads) for AVX2.
+
+typedef double w2w_v8d __attribute__((vector_size(64)));
+typedef float w2w_v8f __attribute__((vector_size(32)));
+typedef double w2w_v4d __attribute__((vector_size(32)));
+typedef float w2w_v4f __attribute__((vector_size(16)));
+
+// W2W_CHUNK_DOUBLES bounds the converted block of a factor (256 KiB of float64), which then
+// stays in the core's L2 cache while every register tile passes over it.
+#define W2W_CHUNK_DOUBLES 32768
+
+// W2W_VARIANT(S, TGT, VD, VF, L, CN, PR, BC) defines, with prefix S for target TGT (vectors VD
+// of L doubles, VF of L floats, BC the intrinsic that broadcasts one double):
+//   S_widen(src, dst, n)            dst[0:n] = (double)src[0:n];
+//   S_otile(X, rows, rp, k0, c0, G, cn)
+//                                   G[k0+a][c0+c·L+t] += Σ_i X[i][k0+a]·X[i][c0+c·L+t] for
+//                                   a < L, c < cn ≤ CN (X rows×rp, G rp×rp, row-major);
+//   S_outer(X, rows, rp, G)         G += XᵀX over the upper block triangle;
+//   S_gram_cols(a, m, r, g)         g (r×r) = AᵀA for row-major A (m×r), converted to
+//                                   float64 in row chunks (rows padded to rp = L·⌈r/L⌉);
+//   S_rtile(X, ld, cols, k0, l0, G, rg)
+//                                   G[k0+a][l0+b] += Σ_j X[k0+a][j]·X[l0+b][j], a, b < PR;
+//   S_gram_rows(b, r, n, g)         g (r×r) = B·Bᵀ for row-major B (r×n), converted in
+//                                   column chunks (rows padded to a multiple of PR);
+//   S_matvec(a, rows, cols, x, y, trans)
+//                                   y = A·x (trans 0) or y = Aᵀ·x (trans 1).
+// The gram functions return -1 when their buffers cannot be allocated.
+#define W2W_VARIANT(S, TGT, VD, VF, L, CN, PR, BC)                                                    \
+__attribute__((target(TGT), always_inline)) static inline VD S##_ld(const double *p) {            \
+	VD v; memcpy(&v, p, sizeof v); return v;                                                     \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline void S##_st(double *p, VD v) {          \
+	memcpy(p, &v, sizeof v);                                                                     \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline VD S##_ldf(const float *p) {            \
+	VF f; memcpy(&f, p, sizeof f); return __builtin_convertvector(f, VD);                         \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline VD S##_bc(double x) {                   \
+	return (VD)BC(x);                                                                             \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline double S##_hsum(VD v) {                 \
+	double s = 0;                                                                                 \
+	for (int t = 0; t < L; t++) s += v[t];                                                        \
+	return s;                                                                                     \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_widen(const float *src, double *dst, int64_t n) {    \
+	int64_t j = 0;                                                                                \
+	for (; j + L <= n; j += L) S##_st(dst + j, S##_ldf(src + j));                                 \
+	for (; j < n; j++) dst[j] = src[j];                                                           \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline void S##_otile(const double *X,        \
+		int64_t rows, int64_t rp, int64_t k0, int64_t c0, double *G, const int cn) {            \
+	VD acc[L][CN];                                                                                \
+	for (int a = 0; a < L; a++)                                                                   \
+		for (int c = 0; c < cn; c++) acc[a][c] = S##_ld(G + (k0 + a) * rp + c0 + c * L);          \
+	for (int64_t i = 0; i < rows; i++) {                                                          \
+		const double *x = X + i * rp;                                                             \
+		VD v[CN];                                                                                 \
+		for (int c = 0; c < cn; c++) v[c] = S##_ld(x + c0 + c * L);                               \
+		for (int a = 0; a < L; a++) {                                                             \
+			VD b = S##_bc(x[k0 + a]);                                                              \
+			for (int c = 0; c < cn; c++) acc[a][c] += b * v[c];                                   \
+		}                                                                                         \
+	}                                                                                             \
+	for (int a = 0; a < L; a++)                                                                   \
+		for (int c = 0; c < cn; c++) S##_st(G + (k0 + a) * rp + c0 + c * L, acc[a][c]);           \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_outer(const double *X, int64_t rows, int64_t rp,     \
+		double *G) {                                                                             \
+	int64_t nb = rp / L;                                                                          \
+	for (int64_t kb = 0; kb < nb; kb++) {                                                         \
+		for (int64_t cb = kb; cb < nb; cb += CN) {                                                \
+			int64_t cn = nb - cb < CN ? nb - cb : CN;                                             \
+			switch (cn) {                                                                         \
+			case 1: S##_otile(X, rows, rp, kb * L, cb * L, G, 1); break;                          \
+			case 2: S##_otile(X, rows, rp, kb * L, cb * L, G, 2); break;                          \
+			default: S##_otile(X, rows, rp, kb * L, cb * L, G, CN); break;                        \
+			}                                                                                     \
+		}                                                                                         \
+	}                                                                                             \
+}                                                                                                 \
+__attribute__((target(TGT))) static int S##_gram_cols(const float *a, int64_t m, int64_t r,      \
+		double *g) {                                                                             \
+	int64_t rp = (r + L - 1) / L * L;                                                             \
+	int64_t ch = W2W_CHUNK_DOUBLES / rp;                                                          \
+	if (ch < 1) ch = 1;                                                                           \
+	if (ch > m) ch = m;                                                                           \
+	double *buf = malloc(sizeof(double) * ch * rp);                                               \
+	double *G = calloc(rp * rp, sizeof(double));                                                  \
+	if (!buf || !G) { free(buf); free(G); return -1; }                                            \
+	for (int64_t i0 = 0; i0 < m; i0 += ch) {                                                      \
+		int64_t rows = m - i0 < ch ? m - i0 : ch;                                                 \
+		if (rp == r) {                                                                            \
+			S##_widen(a + i0 * r, buf, rows * r);                                                 \
+		} else {                                                                                  \
+			for (int64_t i = 0; i < rows; i++) {                                                  \
+				S##_widen(a + (i0 + i) * r, buf + i * rp, r);                                     \
+				for (int64_t k = r; k < rp; k++) buf[i * rp + k] = 0;                             \
+			}                                                                                     \
+		}                                                                                         \
+		S##_outer(buf, rows, rp, G);                                                              \
+	}                                                                                             \
+	for (int64_t k = 0; k < r; k++)                                                               \
+		for (int64_t l = k; l < r; l++) g[k * r + l] = g[l * r + k] = G[k * rp + l];              \
+	free(buf);                                                                                    \
+	free(G);                                                                                      \
+	return 0;                                                                                     \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_rtile(const double *X, int64_t ld, int64_t cols,     \
+		int64_t k0, int64_t l0, double *G, int64_t rg) {                                         \
+	VD acc[PR][PR];                                                                               \
+	for (int a = 0; a < PR; a++)                                                                  \
+		for (int b = 0; b < PR; b++) acc[a][b] = (VD){0};                                         \
+	for (int64_t j = 0; j < cols; j += L) {                                                       \
+		VD x[PR], y[PR];                                                                          \
+		for (int a = 0; a < PR; a++) x[a] = S##_ld(X + (k0 + a) * ld + j);                        \
+		for (int b = 0; b < PR; b++) y[b] = S##_ld(X + (l0 + b) * ld + j);                        \
+		for (int a = 0; a < PR; a++)                                                              \
+			for (int b = 0; b < PR; b++) acc[a][b] += x[a] * y[b];                                \
+	}                                                                                             \
+	for (int a = 0; a < PR; a++)                                                                  \
+		for (int b = 0; b < PR; b++) G[(k0 + a) * rg + l0 + b] += S##_hsum(acc[a][b]);            \
+}                                                                                                 \
+__attribute__((target(TGT))) static int S##_gram_rows(const float *b, int64_t r, int64_t n,      \
+		double *g) {                                                                             \
+	int64_t rg = (r + PR - 1) / PR * PR;                                                          \
+	int64_t ch = W2W_CHUNK_DOUBLES / rg / L * L;                                                  \
+	if (ch < L) ch = L;                                                                           \
+	int64_t np = (n + L - 1) / L * L;                                                             \
+	if (ch > np) ch = np;                                                                         \
+	double *buf = calloc(rg * ch, sizeof(double));                                                \
+	double *G = calloc(rg * rg, sizeof(double));                                                  \
+	if (!buf || !G) { free(buf); free(G); return -1; }                                            \
+	for (int64_t j0 = 0; j0 < n; j0 += ch) {                                                      \
+		int64_t cols = n - j0 < ch ? n - j0 : ch;                                                 \
+		int64_t colsp = (cols + L - 1) / L * L;                                                   \
+		for (int64_t k = 0; k < r; k++) {                                                         \
+			S##_widen(b + k * n + j0, buf + k * ch, cols);                                        \
+			for (int64_t j = cols; j < colsp; j++) buf[k * ch + j] = 0;                           \
+		}                                                                                         \
+		for (int64_t k0 = 0; k0 < rg; k0 += PR)                                                   \
+			for (int64_t l0 = k0; l0 < rg; l0 += PR) S##_rtile(buf, ch, colsp, k0, l0, G, rg);    \
+	}                                                                                             \
+	for (int64_t k = 0; k < r; k++)                                                               \
+		for (int64_t l = k; l < r; l++) g[k * r + l] = g[l * r + k] = G[k * rg + l];              \
+	free(buf);                                                                                    \
+	free(G);                                                                                      \
+	return 0;                                                                                     \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows, int64_t cols,  \
+		const double *x, double *y, int trans) {                                                 \
+	if (!trans) {                                                                                 \
+		for (int64_t i = 0; i < rows; i++) {                                                      \
+			const float *row = a + i * cols;                                                      \
+			VD acc = (VD){0};                                                                     \
+			int64_t j = 0;                                                                        \
+			for (; j + L <= cols; j += L) acc += S##_ldf(row + j) * S##_ld(x + j);                \
+			double s = S##_hsum(acc);                                                             \
+			for (; j < cols; j++) s += (double)row[j] * x[j];                                     \
+			y[i] = s;                                                                             \
+		}                                                                                         \
+		return;                                                                                   \
+	}                                                                                             \
+	for (int64_t j = 0; j < cols; j++) y[j] = 0;                                                  \
+	for (int64_t i = 0; i < rows; i++) {                                                          \
+		const float *row = a + i * cols;                                                          \
+		double xi = x[i];                                                                         \
+		VD b = S##_bc(xi);                                                                         \
+		int64_t j = 0;                                                                            \
+		for (; j + L <= cols; j += L) S##_st(y + j, S##_ld(y + j) + S##_ldf(row + j) * b);        \
+		for (; j < cols; j++) y[j] += (double)row[j] * xi;                                        \
+	}                                                                                             \
+}
+
+W2W_VARIANT(w2w512, "avx512f,avx2,fma", w2w_v8d, w2w_v8f, 8, 3, 4, _mm512_set1_pd)
+W2W_VARIANT(w2w256, "avx2,fma", w2w_v4d, w2w_v4f, 4, 3, 3, _mm256_set1_pd)
+
+static int w2w_level = 0;
+
+// w2w_best returns the widest variant the CPU runs: 2 AVX-512, 1 AVX2+FMA, 0 none.
+static int w2w_best(void) {
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+	return 0;
+}
+
+// w2w_set_level selects a variant no wider than the CPU allows and returns the one chosen.
+static int w2w_set_level(int want) {
+	int best = w2w_best();
+	w2w_level = want < best ? want : best;
+	if (w2w_level < 0) w2w_level = 0;
+	return w2w_level;
+}
+
+static int w2w_gram_cols(const float *a, int64_t m, int64_t r, double *g) {
+	switch (w2w_level) {
+	case 2: return w2w512_gram_cols(a, m, r, g);
+	case 1: return w2w256_gram_cols(a, m, r, g);
+	}
+	return -1;
+}
+
+static int w2w_gram_rows(const float *b, int64_t r, int64_t n, double *g) {
+	switch (w2w_level) {
+	case 2: return w2w512_gram_rows(b, r, n, g);
+	case 1: return w2w256_gram_rows(b, r, n, g);
+	}
+	return -1;
+}
+
+static int w2w_matvec(const float *a, int64_t rows, int64_t cols, const double *x, double *y, int trans) {
+	switch (w2w_level) {
+	case 2: w2w512_matvec(a, rows, cols, x, y, trans); return 0;
+	case 1: w2w256_matvec(a, rows, cols, x, y, trans); return 0;
+	}
+	return -1;
+}
+*/
+import "C"
+
+// Native kernel levels, as w2w_set_level reports them.
+const (
+	kernelGo     = 0
+	kernelAVX2   = 1
+	kernelAVX512 = 2
+)
+
+// nativeKernelLevel is the widest variant of the C factor kernels this CPU runs.
+var nativeKernelLevel = int(C.w2w_set_level(kernelAVX512))
+
+// setKernelLevel selects the C variant (tests run every variant the CPU allows) and returns
+// the level in effect; kernelGo makes the C entry points fail over to the Go kernels.
+func setKernelLevel(level int) int { return int(C.w2w_set_level(C.int(level))) }
+
+// nativeKernels returns the C factor kernels when the CPU has AVX2+FMA or AVX-512, and the
+// Go kernels otherwise.
+func nativeKernels() (tripletKernels, string) {
+	switch nativeKernelLevel {
+	case kernelAVX512:
+		return cKernels, "avx512"
+	case kernelAVX2:
+		return cKernels, "avx2"
+	}
+	return goKernels, "go"
+}
+
+var cKernels = tripletKernels{gramCols: cGramCols, gramRows: cGramRows, matVec: cMatVec}
+
+// cGramCols returns AᵀA (r×r) for row-major A (m×r), falling back to Go when the C side
+// cannot run (no vector unit, or no memory for its buffers).
+func cGramCols(a []float32, m, r int) []float64 {
+	g := make([]float64, r*r)
+	if len(a) < m*r || m*r == 0 || C.w2w_gram_cols((*C.float)(&a[0]), C.int64_t(m), C.int64_t(r), (*C.double)(&g[0])) != 0 {
+		return gramOfColumns(a, m, r)
+	}
+	return g
+}
+
+// cGramRows returns B·Bᵀ (r×r) for row-major B (r×n).
+func cGramRows(b []float32, r, n int) []float64 {
+	g := make([]float64, r*r)
+	if len(b) < r*n || r*n == 0 || C.w2w_gram_rows((*C.float)(&b[0]), C.int64_t(r), C.int64_t(n), (*C.double)(&g[0])) != 0 {
+		return gramOfRows(b, r, n)
+	}
+	return g
+}
+
+// cMatVec computes A·x or Aᵀ·x for the row-major rows×cols matrix a.
+func cMatVec(a []float32, rows, cols int, x []float64, trans bool) []float64 {
+	ny, nx := rows, cols
+	if trans {
+		ny, nx = cols, rows
+	}
+	if len(a) < rows*cols || rows*cols == 0 || len(x) < nx {
+		return matVec64(a, rows, cols, x, trans)
+	}
+	y := make([]float64, ny)
+	t := C.int(0)
+	if trans {
+		t = 1
+	}
+	if C.w2w_matvec((*C.float)(&a[0]), C.int64_t(rows), C.int64_t(cols), (*C.double)(&x[0]), (*C.double)(&y[0]), t) != 0 {
+		return matVec64(a, rows, cols, x, trans)
+	}
+	return y
+}

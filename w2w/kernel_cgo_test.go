@@ -1,0 +1,119 @@
+//go:build cgo && amd64
+
+package w2w
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// kernelTol bounds the difference between the C and Go factor kernels relative to the sum of
+// the absolute terms: both form every product exactly in float64 and differ only in the order
+// of the sums.
+const kernelTol = 1e-13
+
+// kernelShapes are factor shapes with odd sizes, ranks that are not multiples of the vector
+// widths (4 and 8) or of the tile sizes (3, 4), and rows past one conversion chunk.
+var kernelShapes = []struct{ m, n, r int }{
+	{1, 1, 1}, {2, 3, 1}, {7, 5, 2}, {3, 17, 3}, {33, 9, 5}, {64, 48, 4}, {100, 31, 7},
+	{5, 200, 8}, {257, 129, 9}, {31, 63, 12}, {320, 768, 16}, {40, 360, 17}, {300, 120, 32},
+	{1100, 1300, 32}, {8, 6, 33}, {96, 288, 64}, {70, 90, 100}, {1025, 2049, 48},
+}
+
+// withKernelLevels runs f once per C kernel variant this CPU supports.
+func withKernelLevels(t *testing.T, f func(t *testing.T)) {
+	defer setKernelLevel(nativeKernelLevel)
+	for _, lv := range []struct {
+		level int
+		name  string
+	}{{kernelAVX2, "avx2"}, {kernelAVX512, "avx512"}} {
+		if setKernelLevel(lv.level) != lv.level {
+			t.Logf("CPU lacks %s; variant not run", lv.name)
+			continue
+		}
+		t.Run(lv.name, f)
+	}
+}
+
+// absGram returns Σ_i |x_ik|·|x_il| for the Gram tolerance.
+func absGram(g func(a []float32, p, q int) []float64, a []float32, p, q int) []float64 {
+	abs := make([]float32, len(a))
+	for i, v := range a {
+		abs[i] = float32(math.Abs(float64(v)))
+	}
+	return g(abs, p, q)
+}
+
+// TestCKernelsMatchGo compares the C factor kernels (every variant the CPU runs) with the
+// pure-Go reference kernels on many shapes.
+func TestCKernelsMatchGo(t *testing.T) {
+	if nativeKernelLevel == kernelGo {
+		t.Skip("CPU has neither AVX2+FMA nor AVX-512: the Go kernels run")
+	}
+	withKernelLevels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 8))
+		for _, s := range kernelShapes {
+			t.Run(fmt.Sprintf("%dx%d_r%d", s.m, s.n, s.r), func(t *testing.T) {
+				a := randFloats(rng, s.m*s.r, 1)
+				b := randFloats(rng, s.r*s.n, 1)
+				check := func(name string, got, want, scale []float64) {
+					require.Len(t, got, len(want), name)
+					for i := range want {
+						assert.InDelta(t, want[i], got[i], kernelTol*scale[i]+1e-300, "%s[%d]", name, i)
+					}
+				}
+				check("AᵀA", cGramCols(a, s.m, s.r), gramOfColumns(a, s.m, s.r), absGram(gramOfColumns, a, s.m, s.r))
+				check("B·Bᵀ", cGramRows(b, s.r, s.n), gramOfRows(b, s.r, s.n), absGram(gramOfRows, b, s.r, s.n))
+				for _, mv := range []struct {
+					name       string
+					x          []float32
+					rows, cols int
+					trans      bool
+				}{{"A·x", a, s.m, s.r, false}, {"Aᵀ·x", a, s.m, s.r, true}, {"B·x", b, s.r, s.n, false}, {"Bᵀ·x", b, s.r, s.n, true}} {
+					nx := mv.cols
+					if mv.trans {
+						nx = mv.rows
+					}
+					x := f64(randFloats(rng, nx, 1))
+					absA := make([]float32, len(mv.x))
+					for i, v := range mv.x {
+						absA[i] = float32(math.Abs(float64(v)))
+					}
+					absX := make([]float64, len(x))
+					for i, v := range x {
+						absX[i] = math.Abs(v)
+					}
+					check(mv.name, cMatVec(mv.x, mv.rows, mv.cols, x, mv.trans), matVec64(mv.x, mv.rows, mv.cols, x, mv.trans), matVec64(absA, mv.rows, mv.cols, absX, mv.trans))
+				}
+			})
+		}
+	})
+}
+
+// TestCKernelTripletsMatchGo runs the whole rank-1 reduction on both kernel sets: the
+// triplets agree to 1e-10, far inside the 1e-5 the full-SVD test asks of either.
+func TestCKernelTripletsMatchGo(t *testing.T) {
+	if nativeKernelLevel == kernelGo {
+		t.Skip("CPU has neither AVX2+FMA nor AVX-512: the Go kernels run")
+	}
+	withKernelLevels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 2))
+		for _, s := range kernelShapes {
+			sf := ScaledFactor{Factor: Factor{Rows: s.m, Cols: s.n, Rank: s.r, A: randFloats(rng, s.m*s.r, 0.1), B: randFloats(rng, s.r*s.n, 0.1)}, Scale: -0.5}
+			got, err := topTriplet(sf, cKernels)
+			require.NoError(t, err)
+			want, err := topTriplet(sf, goKernels)
+			require.NoError(t, err)
+			name := fmt.Sprintf("%dx%d_r%d", s.m, s.n, s.r)
+			assert.InDelta(t, 1, got.Sigma/want.Sigma, 1e-10, name)
+			assert.InDelta(t, 1, got.Energy/want.Energy, 1e-10, name)
+			assert.Less(t, relVecErr(got.U, f64(want.U)), 1e-6, name) // float32 outputs
+			assert.Less(t, relVecErr(got.V, f64(want.V)), 1e-6, name)
+		}
+	})
+}

@@ -1,0 +1,7 @@
+//go:build !(cgo && amd64)
+
+package w2w
+
+// nativeKernels returns the Go factor kernels: builds without cgo, or for other
+// architectures, have no C kernels.
+func nativeKernels() (tripletKernels, string) { return goKernels, "go" }
