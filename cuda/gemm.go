@@ -50,13 +50,13 @@ func gemm(ctx context.Context, x []float32, n, d int, b []float32, m int, out []
 	return dv.ctx.Do(func() error {
 		var bufs buffers
 		defer bufs.free()
-		dx, err := upload(&bufs, x)
+		dx, err := dv.uploadLarge(&bufs, x)
 		if err != nil {
 			return err
 		}
 		db := dx
 		if b != nil {
-			if db, err = upload(&bufs, b); err != nil {
+			if db, err = dv.uploadLarge(&bufs, b); err != nil {
 				return err
 			}
 		}

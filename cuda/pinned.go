@@ -77,3 +77,17 @@ func (s *stager) upload(dst cu.DevicePtr, total int64, segs []segment) error {
 	}
 	return nil
 }
+
+// uploadLarge allocates device memory for s and copies it there through the staging
+// buffers; it must run on the context's thread.
+func (d *device) uploadLarge(b *buffers, s []float32) (cu.DevicePtr, error) {
+	p, err := b.alloc(int64(len(s)) * 4)
+	if err != nil || len(s) == 0 {
+		return p, err
+	}
+	st, err := d.staging()
+	if err != nil {
+		return 0, err
+	}
+	return p, st.upload(p, int64(len(s)), []segment{{src: s}})
+}
