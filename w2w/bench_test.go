@@ -41,7 +41,8 @@ func sdxlBenchFile(b *testing.B) string {
 }
 
 // BenchmarkReduceSDXL compares the thin-factor rank-1 reduction of an SDXL-shaped LoRA with
-// reading the file and with the naive route (form ΔW, full SVD), the latter timed on one
+// reading the file (read+reduce: LoadLoRA then Reduce; read+reduce-overlapped: ReduceFile) and
+// with the naive route (form ΔW, full SVD), the latter timed on one
 // module of each distinct shape and extrapolated to the file.
 func BenchmarkReduceSDXL(b *testing.B) {
 	path := sdxlBenchFile(b)
@@ -74,6 +75,13 @@ func BenchmarkReduceSDXL(b *testing.B) {
 				b.Fatal(err)
 			}
 			if _, err := Reduce(ctx, l2, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read+reduce-overlapped", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ReduceFile(ctx, path, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -83,27 +83,31 @@ func LoadLoRA(path string) (*LoRA, error) {
 		return nil, err
 	}
 	if l.Convention == PEFT {
-		applyAdapterConfig(l, filepath.Join(filepath.Dir(path), "adapter_config.json"))
+		if set := adapterAlpha(filepath.Join(filepath.Dir(path), "adapter_config.json")); set != nil {
+			for i := range l.Modules {
+				set(&l.Modules[i])
+			}
+		}
 	}
 	return l, nil
 }
 
-// applyAdapterConfig sets alpha from a PEFT adapter_config.json (lora_alpha for rank r) on
-// modules that had no alpha tensor. A missing or unreadable config leaves alpha = rank.
-func applyAdapterConfig(l *LoRA, path string) {
+// adapterAlpha reads a PEFT adapter_config.json and returns the function that sets alpha
+// from it (lora_alpha for rank r) on a module that had no alpha tensor, or nil when the
+// config is missing or unreadable (alpha stays the rank).
+func adapterAlpha(path string) func(m *Module) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return
+		return nil
 	}
 	var cfg struct {
 		R         int     `json:"r"`
 		LoraAlpha float64 `json:"lora_alpha"`
 	}
 	if json.Unmarshal(b, &cfg) != nil || cfg.R <= 0 || cfg.LoraAlpha <= 0 {
-		return
+		return nil
 	}
-	for i := range l.Modules {
-		m := &l.Modules[i]
+	return func(m *Module) {
 		if m.Rank == cfg.R && m.Alpha == float64(m.Rank) {
 			m.Alpha = cfg.LoraAlpha
 		}
@@ -118,6 +122,13 @@ type moduleParts struct {
 // ParseLoRAFile parses the LoRA modules of an open safetensors file. It copies the factors out
 // of the file (converted to float32), so the LoRA stays valid after the file is closed.
 func ParseLoRAFile(f *File) (*LoRA, error) {
+	return parseLoRA(f, nil)
+}
+
+// parseLoRA is [ParseLoRAFile]; when built is set it is called with each module as soon as
+// its factors are decoded (l.Convention is already set, l.Modules not yet sorted), with the
+// number of modules the file holds, and a non-nil error from it stops the parse.
+func parseLoRA(f *File, built func(l *LoRA, m *Module, total int) error) (*LoRA, error) {
 	l := &LoRA{Path: f.Path, Metadata: f.Metadata}
 	mods := map[string]*moduleParts{}
 	convs := map[Convention]bool{}
@@ -180,6 +191,11 @@ func ParseLoRAFile(f *File) (*LoRA, error) {
 			return nil, fileErr(f.Path, p, -1, ErrMalformedKey, "module maps to %q, as %q does", m.Name, prev)
 		}
 		seen[m.Name] = p
+		if built != nil {
+			if err := built(l, &m, len(prefixes)); err != nil {
+				return nil, err
+			}
+		}
 		l.Modules = append(l.Modules, m)
 	}
 	sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })

@@ -95,6 +95,14 @@ type BatchSizer interface {
 	ReduceBatch() int
 }
 
+// reduceBatchSize returns the number of modules per TopTriplets call for be.
+func reduceBatchSize(be Backend) int {
+	if bs, ok := be.(BatchSizer); ok {
+		return max(1, bs.ReduceBatch())
+	}
+	return reduceBatch
+}
+
 // Reduce computes the rank-1 reduction of every module of l through its thin factors (paper
 // §4.3, "we reduce each LoRA to rank 1 by SVD"), never forming ΔW. The signs of U and V are
 // provisional: each module is oriented so that the largest-magnitude entry of U is positive.
@@ -107,18 +115,36 @@ func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error)
 	be := pickBackend(o.Backend)
 	out := &Reduced{Path: l.Path, Family: l.Family, Convention: l.Convention, Metadata: l.Metadata}
 	out.Modules = make([]Rank1Module, len(l.Modules))
-	// Plain LoRA modules go to the backend in batches; LoKr modules reduce their two Kronecker
-	// factors there too and combine them: the top triplet of kron(W1, W2) is
-	// (σ₁σ₂, u₁⊗u₂, v₁⊗v₂) and ‖kron(W1, W2)‖²_F = ‖W1‖²_F·‖W2‖²_F.
+	mods := make([]*Module, len(l.Modules))
+	for i := range l.Modules {
+		mods[i] = &l.Modules[i]
+	}
+	batch := reduceBatchSize(be)
+	for b := 0; b < len(mods); b += batch {
+		e := min(b+batch, len(mods))
+		if err := reduceModules(ctx, be, mods[b:e], out.Modules[b:e]); err != nil {
+			return nil, fmt.Errorf("w2w: reduce %s (%s backend): %w", l.Path, be.Name(), err)
+		}
+		if o.Progress != nil {
+			o.Progress(e, len(mods))
+		}
+	}
+	return out, nil
+}
+
+// reduceModules reduces mods into out (same length) with one backend call. Plain LoRA
+// modules are one factor each; LoKr modules reduce their two Kronecker factors and combine
+// them: the top triplet of kron(W1, W2) is (σ₁σ₂, u₁⊗u₂, v₁⊗v₂) and
+// ‖kron(W1, W2)‖²_F = ‖W1‖²_F·‖W2‖²_F.
+func reduceModules(ctx context.Context, be Backend, mods []*Module, out []Rank1Module) error {
 	type job struct {
 		mod  int
 		part int // 0 plain, 1 and 2 the Kronecker factors
 	}
 	var jobs []job
 	var in []ScaledFactor
-	for i := range l.Modules {
-		m := &l.Modules[i]
-		out.Modules[i] = Rank1Module{Name: m.Name, Component: m.Component, Kind: m.Kind, Attn: m.Attn, Out: m.Out, In: m.In, Kernel: m.Kernel}
+	for i, m := range mods {
+		out[i] = Rank1Module{Name: m.Name, Component: m.Component, Kind: m.Kind, Attn: m.Attn, Out: m.Out, In: m.In, Kernel: m.Kernel}
 		if m.Kron != nil {
 			for p := 0; p < 2; p++ {
 				jobs = append(jobs, job{i, p + 1})
@@ -130,29 +156,19 @@ func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error)
 		in = append(in, ScaledFactor{Factor: Factor{Rows: m.Out, Cols: m.In, Rank: m.Rank, A: m.Up, B: m.Down}, Scale: m.Scale()})
 	}
 	res := make([]Triplet, len(in))
-	batch := reduceBatch
-	if bs, ok := be.(BatchSizer); ok {
-		batch = max(1, bs.ReduceBatch())
-	}
-	for b := 0; b < len(in); b += batch {
-		e := min(b+batch, len(in))
-		if err := be.TopTriplets(ctx, in[b:e], res[b:e]); err != nil {
-			return nil, fmt.Errorf("w2w: reduce %s (%s backend): %w", l.Path, be.Name(), err)
-		}
-		if o.Progress != nil {
-			o.Progress(e, len(in))
-		}
+	if err := be.TopTriplets(ctx, in, res); err != nil {
+		return err
 	}
 	for k := 0; k < len(jobs); k++ {
 		j := jobs[k]
-		rm := &out.Modules[j.mod]
+		rm := &out[j.mod]
 		if j.part == 0 {
 			t := res[k]
 			rm.Sigma, rm.Energy, rm.U, rm.V = t.Sigma, t.Energy, t.U, t.V
 		} else {
 			t1, t2 := res[k], res[k+1]
 			k++
-			s := l.Modules[j.mod].Scale()
+			s := mods[j.mod].Scale()
 			rm.Sigma = math.Abs(s) * t1.Sigma * t2.Sigma
 			rm.Energy = s * s * t1.Energy * t2.Energy
 			rm.U = kron32(t1.U, t2.U)
@@ -165,7 +181,7 @@ func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error)
 		}
 		orientByLargest(rm)
 	}
-	return out, nil
+	return nil
 }
 
 // kron32 returns the Kronecker product of two vectors.

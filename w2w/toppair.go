@@ -88,18 +88,21 @@ func solveLowerT(l []float64, r int, e []float64) []float64 {
 func topSymEigenvector(s []float64, r int) []float64 {
 	d := make([]float64, r)
 	e := make([]float64, max(r-1, 0))
-	vs := make([][]float64, 0, max(r-2, 0))
-	betas := make([]float64, 0, max(r-2, 0))
+	// The Householder vector of step k is kept in column k below the diagonal of s, which
+	// the reduction no longer reads, and its β in betas[k].
+	betas := make([]float64, max(r-2, 0))
 	p := make([]float64, r)
+	v := make([]float64, r)
 	for k := 0; k+2 < r; k++ {
 		// x = S[k+1:, k]; H = I − β·v·vᵀ maps x to α·e₁.
 		n := r - k - 1
-		v := make([]float64, n)
-		norm := 0.0
+		v := v[:n]
+		ss := 0.0
 		for i := 0; i < n; i++ {
 			v[i] = s[(k+1+i)*r+k]
-			norm = math.Hypot(norm, v[i])
+			ss += v[i] * v[i]
 		}
+		norm := math.Sqrt(ss) // entries are Gram-sized: no overflow below 1e150
 		alpha := -norm
 		if v[0] < 0 {
 			alpha = norm
@@ -111,7 +114,6 @@ func topSymEigenvector(s []float64, r int) []float64 {
 		}
 		if vv == 0 || norm == 0 {
 			e[k] = s[(k+1)*r+k]
-			vs, betas = append(vs, v), append(betas, 0)
 			continue
 		}
 		beta := 2 / vv
@@ -131,14 +133,19 @@ func topSymEigenvector(s []float64, r int) []float64 {
 		for i := 0; i < n; i++ {
 			p[i] -= c * v[i]
 		}
+		pn := p[:n]
 		for i := 0; i < n; i++ {
 			row := s[(k+1+i)*r+k+1 : (k+1+i)*r+r]
-			vi, wi := v[i], p[i]
+			row = row[:n]
+			vi, wi := v[i], pn[i]
 			for j := range row {
-				row[j] -= vi*p[j] + wi*v[j]
+				row[j] -= vi*pn[j] + wi*v[j]
 			}
 		}
-		vs, betas = append(vs, v), append(betas, beta)
+		for i := 0; i < n; i++ {
+			s[(k+1+i)*r+k] = v[i]
+		}
+		betas[k] = beta
 	}
 	for i := 0; i < r; i++ {
 		d[i] = s[i*r+i]
@@ -148,19 +155,19 @@ func topSymEigenvector(s []float64, r int) []float64 {
 	}
 	z := tridiagTopVector(d, e)
 	// x = H₀·H₁·…·z: apply the reflections in reverse order.
-	for k := len(vs) - 1; k >= 0; k-- {
-		v, beta := vs[k], betas[k]
+	for k := len(betas) - 1; k >= 0; k-- {
+		beta := betas[k]
 		if beta == 0 {
 			continue
 		}
 		zz := z[k+1:]
 		t := 0.0
-		for i, x := range v {
-			t += x * zz[i]
+		for i := range zz {
+			t += s[(k+1+i)*r+k] * zz[i]
 		}
 		t *= beta
-		for i, x := range v {
-			zz[i] -= t * x
+		for i := range zz {
+			zz[i] -= t * s[(k+1+i)*r+k]
 		}
 	}
 	normalize(z)

@@ -1,0 +1,108 @@
+package w2w
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// pipelineBatch is the number of modules [ReduceFile] hands to a backend at once when the
+// backend states no batch size of its own: small enough that the reduction starts while the
+// file is still being decoded, large enough that the CPU backend's workers share each batch.
+const pipelineBatch = 8
+
+// pipelineDepth is the number of decoded batches that may wait for the reduction; it bounds
+// how far decoding runs ahead.
+const pipelineDepth = 4
+
+// ReduceFile reads the LoRA file at path and reduces every module to rank 1 (paper §4.3),
+// overlapping the two: modules go to the backend in small batches as soon as their factors
+// are decoded, so on a multi-core machine the reduction runs while the rest of the file is
+// still being read. The result is the same, bit for bit, as [LoadLoRA] followed by [Reduce]
+// (PEFT adapter_config.json alphas included); opts is used as Reduce uses it, with Progress
+// counting modules.
+func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced, error) {
+	var o ReduceOptions
+	if opts != nil {
+		o = *opts
+	}
+	be := pickBackend(o.Backend)
+	batch := pipelineBatch
+	if _, ok := be.(BatchSizer); ok {
+		batch = reduceBatchSize(be)
+	}
+	f, err := OpenSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	setAlpha := adapterAlpha(filepath.Join(filepath.Dir(path), "adapter_config.json"))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan []*Module, pipelineDepth)
+	results := map[string]Rank1Module{}
+	var redErr error
+	total := 0
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done := 0
+		for mods := range jobs {
+			if redErr != nil {
+				continue // drain, so that the parser never blocks
+			}
+			out := make([]Rank1Module, len(mods))
+			if err := reduceModules(ctx, be, mods, out); err != nil {
+				redErr = err
+				cancel()
+				continue
+			}
+			for _, rm := range out {
+				results[rm.Name] = rm
+			}
+			done += len(mods)
+			if o.Progress != nil {
+				o.Progress(done, total)
+			}
+		}
+	}()
+	var pending []*Module
+	l, perr := parseLoRA(f, func(l *LoRA, m *Module, n int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if l.Convention == PEFT && setAlpha != nil {
+			setAlpha(m)
+		}
+		if pending == nil {
+			total = n // written before the first send, read by the reducer after it
+		}
+		c := *m
+		pending = append(pending, &c)
+		if len(pending) >= batch {
+			jobs <- pending
+			pending = []*Module{}
+		}
+		return nil
+	})
+	if perr == nil && len(pending) > 0 {
+		jobs <- pending
+	}
+	close(jobs)
+	<-finished
+	switch {
+	case redErr != nil:
+		return nil, fmt.Errorf("w2w: reduce %s (%s backend): %w", path, be.Name(), redErr)
+	case perr != nil && ctx.Err() != nil && perr == ctx.Err():
+		return nil, fmt.Errorf("w2w: reduce %s: %w", path, perr)
+	case perr != nil:
+		return nil, perr
+	}
+	out := &Reduced{Path: l.Path, Family: l.Family, Convention: l.Convention, Metadata: l.Metadata}
+	out.Modules = make([]Rank1Module, len(l.Modules))
+	for i := range l.Modules {
+		out.Modules[i] = results[l.Modules[i].Name]
+	}
+	return out, nil
+}

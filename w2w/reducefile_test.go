@@ -1,0 +1,127 @@
+package w2w
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegem/imagegem-go/internal/testdata"
+)
+
+// TestReduceFileMatchesLoadAndReduce checks the overlapped read and reduction against
+// LoadLoRA followed by Reduce, bit for bit, on every real LoRA of the shared data (kohya,
+// diffusers, PEFT with its adapter_config.json alpha, cloneofsimo, LyCORIS LoKr, Flux) and on
+// a many-module synthetic file, and that both fail alike on the files that do not parse.
+func TestReduceFileMatchesLoadAndReduce(t *testing.T) {
+	dir := testdata.Path(t, "lora")
+	paths, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	require.NoError(t, err)
+	paths = append(paths, filepath.Join(dir, "peft_distilbert_imdb_tashu014", "adapter_model.safetensors"))
+	rng := rand.New(rand.NewPCG(8, 8))
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 4, F16, sampleModules(rng, 4), rng)
+	syn := filepath.Join(t.TempDir(), "sdxl_rank4.safetensors")
+	require.NoError(t, WriteSafetensors(syn, ts, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
+	paths = append(paths, syn)
+	ctx := context.Background()
+	for _, p := range paths {
+		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+			var last [2]int
+			got, gerr := ReduceFile(ctx, p, &ReduceOptions{Progress: func(done, total int) { last = [2]int{done, total} }})
+			l, lerr := LoadLoRA(p)
+			if lerr != nil {
+				require.Error(t, gerr)
+				assert.Equal(t, lerr.Error(), gerr.Error())
+				return
+			}
+			require.NoError(t, gerr)
+			require.NotEmpty(t, l.Modules)
+			want, err := Reduce(ctx, l, nil)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, [2]int{len(l.Modules), len(l.Modules)}, last, "progress ends at total")
+		})
+	}
+}
+
+// sampleModules keeps about one module in every.
+func sampleModules(rng *rand.Rand, every int) func(prefix string) bool {
+	keep := map[string]bool{}
+	return func(prefix string) bool {
+		k, ok := keep[prefix]
+		if !ok {
+			k = rng.IntN(every) == 0
+			keep[prefix] = k
+		}
+		return k
+	}
+}
+
+// failingBackend fails every reduction.
+type failingBackend struct{ CPU }
+
+var errBackendDown = errors.New("backend down")
+
+func (failingBackend) TopTriplets(context.Context, []ScaledFactor, []Triplet) error {
+	return errBackendDown
+}
+
+// TestReduceFileErrors checks that bad files, non-finite weights in a late module, a failing
+// backend and a cancelled context give named errors.
+func TestReduceFileErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 9))
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 2, F32, sampleModules(rng, 8), rng)
+	require.Greater(t, len(ts), 4*pipelineBatch)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	require.NoError(t, WriteSafetensors(good, ts, nil))
+	ctx := context.Background()
+
+	// NaN in the factor of the last module by name, decoded last: the modules before it are
+	// already being reduced.
+	bad := append([]Tensor(nil), ts...)
+	li := 0
+	for i, x := range bad {
+		if x.Name > bad[li].Name {
+			li = i
+		}
+	}
+	last := bad[li]
+	vals := make([]float32, len(last.Data)/4)
+	require.NoError(t, DecodeFloat32(F32, last.Data, vals))
+	vals[len(vals)-1] = float32(math.NaN())
+	raw, err := EncodeFloat32(F32, vals)
+	require.NoError(t, err)
+	bad[li] = Tensor{Name: last.Name, DType: F32, Shape: last.Shape, Data: raw}
+	nanPath := filepath.Join(dir, "nan.safetensors")
+	require.NoError(t, WriteSafetensors(nanPath, bad, nil))
+	_, err = ReduceFile(ctx, nanPath, nil)
+	assert.ErrorIs(t, err, ErrNonFinite)
+	assert.Contains(t, err.Error(), last.Name)
+
+	// Truncated file.
+	b, err := os.ReadFile(good)
+	require.NoError(t, err)
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	require.NoError(t, os.WriteFile(trunc, b[:len(b)-10], 0o644))
+	_, err = ReduceFile(ctx, trunc, nil)
+	assert.ErrorIs(t, err, ErrTruncated)
+
+	_, err = ReduceFile(ctx, filepath.Join(dir, "missing.safetensors"), nil)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	_, err = ReduceFile(ctx, good, &ReduceOptions{Backend: failingBackend{}})
+	assert.ErrorIs(t, err, errBackendDown)
+	assert.Contains(t, err.Error(), good)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = ReduceFile(cctx, good, nil)
+	assert.ErrorIs(t, err, context.Canceled)
+}
