@@ -41,11 +41,18 @@ func (OpenBLAS) Name() string { return "cpu+openblas" }
 
 var blasKernels = tripletKernels{gramCols: blasGramCols, gramRows: blasGramRows, matVec: blasMatVec}
 
-// TopTriplets implements [Backend]. The per-module products are too small for OpenBLAS's
-// threads, whose synchronisation costs more than the work, so OpenBLAS runs single-threaded
-// during the call and modules run in parallel on Go's workers instead; the previous thread
-// count is restored afterwards. Do not run it concurrently with the large products of a PCA.
+// TopTriplets implements [Backend]. Where the C factor kernels run (AVX2+FMA or AVX-512),
+// it is the CPU backend's: they form every product exactly in float64 and measured faster
+// than OpenBLAS's float32 ssyrk on these r×r Gram matrices. Otherwise the Gram matrices and
+// matrix-vector products go to OpenBLAS; the per-module products are too small for
+// OpenBLAS's threads, whose synchronisation costs more than the work, so OpenBLAS runs
+// single-threaded during the call and modules run in parallel on Go's workers instead; the
+// previous thread count is restored afterwards. Do not run that route concurrently with the
+// large products of a PCA.
 func (b OpenBLAS) TopTriplets(ctx context.Context, in []ScaledFactor, out []Triplet) error {
+	if cpuKernelName != "go" {
+		return b.CPU.TopTriplets(ctx, in, out)
+	}
 	if len(out) != len(in) {
 		return fmt.Errorf("w2w: top triplets: %w: %d inputs, %d outputs", ErrLayout, len(in), len(out))
 	}

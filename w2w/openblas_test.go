@@ -44,6 +44,14 @@ func TestOpenBLASParity(t *testing.T) {
 	require.NoError(t, ob.TopTriplets(ctx, fs, t1))
 	require.NoError(t, cpu.TopTriplets(ctx, fs, t2))
 	for i := range fs {
+		// The OpenBLAS kernels, which TopTriplets uses only without the C kernels.
+		tb, err := topTriplet(fs[i], blasKernels)
+		require.NoError(t, err)
+		assert.InDelta(t, 1, tb.Sigma/t2[i].Sigma, 1e-4)
+		assert.Less(t, relVecErr(tb.U, f64(t2[i].U)), 1e-4)
+		assert.Less(t, relVecErr(tb.V, f64(t2[i].V)), 1e-4)
+	}
+	for i := range fs {
 		assert.InDelta(t, 1, t1[i].Sigma/t2[i].Sigma, 1e-4)
 		assert.InDelta(t, 1, t1[i].Energy/t2[i].Energy, 1e-4)
 		assert.Less(t, relVecErr(t1[i].U, f64(t2[i].U)), 1e-4)
