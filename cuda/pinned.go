@@ -78,6 +78,47 @@ func (s *stager) upload(dst cu.DevicePtr, total int64, segs []segment) error {
 	return nil
 }
 
+// download copies dst, total elements of device memory, out into the segments through the
+// staging buffers: the copy of one chunk runs while the previous one is drained. It must run
+// on the context's thread, after the work that wrote dst.
+func (s *stager) download(src cu.DevicePtr, total int64, segs []segment) error {
+	workers := runtime.GOMAXPROCS(0)
+	issue := func(c int) error {
+		lo := int64(c) * stageElems
+		hi := min(lo+stageElems, total)
+		k := c % 2
+		if err := cu.MemcpyDtoHAsync(s.buf[k], src+cu.DevicePtr(lo*4), (hi-lo)*4, cu.NoStream); err != nil {
+			return fmt.Errorf("cuda: copy from device: %w", err)
+		}
+		if err := s.done[k].Record(cu.NoStream); err != nil {
+			return fmt.Errorf("cuda: staging event: %w", err)
+		}
+		return nil
+	}
+	chunks := int((total + stageElems - 1) / stageElems)
+	if chunks > 0 {
+		if err := issue(0); err != nil {
+			return err
+		}
+	}
+	for c := 0; c < chunks; c++ {
+		// Buffer (c+1)%2 was drained in the previous iteration, so it may be refilled now.
+		if c+1 < chunks {
+			if err := issue(c + 1); err != nil {
+				return err
+			}
+		}
+		k := c % 2
+		if err := s.done[k].Synchronize(); err != nil {
+			return fmt.Errorf("cuda: staging copy: %w", err)
+		}
+		lo := int64(c) * stageElems
+		hi := min(lo+stageElems, total)
+		drainParallel(unsafe.Slice((*float32)(s.buf[k]), hi-lo), lo, segs, workers)
+	}
+	return nil
+}
+
 // uploadLarge allocates device memory for s and copies it there through the staging
 // buffers; it must run on the context's thread.
 func (d *device) uploadLarge(b *buffers, s []float32) (cu.DevicePtr, error) {

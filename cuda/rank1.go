@@ -123,6 +123,11 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 	if err := st.upload(dFactors, upLen+downLen, segs); err != nil {
 		return err
 	}
+	// U and V share one buffer so that they come back in one staged download.
+	dUV, err := b.alloc((uLen + vLen) * 4)
+	if err != nil {
+		return err
+	}
 	ptrs := []cu.DevicePtr{dUp, dDown}
 	for _, up := range []func() (cu.DevicePtr, error){
 		func() (cu.DevicePtr, error) { return upload(&b, upOff) },
@@ -133,8 +138,6 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 		func() (cu.DevicePtr, error) { return b.alloc(workBytes(n, r)) },
 		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
 		func() (cu.DevicePtr, error) { return b.alloc(int64(n) * 8) },
-		func() (cu.DevicePtr, error) { return b.alloc(uLen * 4) },
-		func() (cu.DevicePtr, error) { return b.alloc(vLen * 4) },
 		func() (cu.DevicePtr, error) { return upload(&b, uOff) },
 		func() (cu.DevicePtr, error) { return upload(&b, vOff) },
 	} {
@@ -145,7 +148,8 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 		ptrs = append(ptrs, p)
 	}
 	dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale := ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6]
-	dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff := ptrs[7], ptrs[8], ptrs[9], ptrs[10], ptrs[11], ptrs[12], ptrs[13]
+	dWork, dSigma, dEnergy, dUOff, dVOff := ptrs[7], ptrs[8], ptrs[9], ptrs[10], ptrs[11]
+	dU, dV := dUV, dUV+cu.DevicePtr(uLen*4)
 	args := params(dUp, dDown, dUpOff, dDownOff, dOut, dIn, dScale, r, n, dWork, dSigma, dEnergy, dU, dV, dUOff, dVOff)
 	stage(stageKernel)
 	if err := d.topTriplet.LaunchAndSync(n, 1, 1, tripletThreads, 1, 1, 0, cu.NoStream, args); err != nil {
@@ -154,13 +158,14 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 	stage(stageDownload)
 	sigma := make([]float64, n)
 	energy := make([]float64, n)
-	U := make([]float32, uLen)
-	V := make([]float32, vLen)
-	for _, e := range []error{download(sigma, dSigma), download(energy, dEnergy), download(U, dU), download(V, dV)} {
-		if e != nil {
-			return e
-		}
+	if err := download(sigma, dSigma); err != nil {
+		return err
 	}
+	if err := download(energy, dEnergy); err != nil {
+		return err
+	}
+	// U and V come back through the staging buffers straight into the outputs.
+	segs = segs[:0]
 	for k, i := range batch {
 		f := in[i]
 		t := &out[i]
@@ -168,11 +173,17 @@ func (d *device) topTripletBatch(in []Factors, out []Triplet, batch []int, r int
 		if len(t.U) != f.Out {
 			t.U = make([]float32, f.Out)
 		}
-		if len(t.V) != f.In {
-			t.V = make([]float32, f.In)
+		segs = append(segs, segment{src: t.U, off: uOff[k]})
+	}
+	for k, i := range batch {
+		t := &out[i]
+		if len(t.V) != in[i].In {
+			t.V = make([]float32, in[i].In)
 		}
-		copy(t.U, U[uOff[k]:uOff[k]+int64(f.Out)])
-		copy(t.V, V[vOff[k]:vOff[k]+int64(f.In)])
+		segs = append(segs, segment{src: t.V, off: uLen + vOff[k]})
+	}
+	if err := st.download(dU, uLen+vLen, segs); err != nil {
+		return err
 	}
 	stage(stageDone)
 	return nil

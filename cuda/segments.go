@@ -11,27 +11,43 @@ type segment struct {
 	off int64
 }
 
-// fillRange copies into dst the values of segs (sorted by off, not overlapping) that fall in
-// the element range [lo, lo+len(dst)) of the destination. Gaps between segments are left
-// untouched.
-func fillRange(dst []float32, lo int64, segs []segment) {
-	hi := lo + int64(len(dst))
+// copyRange copies between a window of a device buffer's contents, win holding its
+// elements [lo, lo+len(win)), and the parts of segs (sorted by off, not overlapping) that fall
+// in it: into win when toSegs is false, out of it into the segments when true. Gaps between
+// segments are left untouched.
+func copyRange(win []float32, lo int64, segs []segment, toSegs bool) {
+	hi := lo + int64(len(win))
 	// First segment that ends after lo.
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].off+int64(len(segs[i].src)) > lo })
 	for ; i < len(segs) && segs[i].off < hi; i++ {
 		s := segs[i]
 		from, to := max(s.off, lo), min(s.off+int64(len(s.src)), hi)
-		copy(dst[from-lo:to-lo], s.src[from-s.off:to-s.off])
+		if toSegs {
+			copy(s.src[from-s.off:to-s.off], win[from-lo:to-lo])
+		} else {
+			copy(win[from-lo:to-lo], s.src[from-s.off:to-s.off])
+		}
 	}
 }
 
-// fillParallel is fillRange split over up to workers goroutines, for staging buffers large
+// fillParallel copies the segments into dst, the window [lo, lo+len(dst)) of the device
+// buffer, split over up to workers goroutines for staging buffers large
 // enough that one core's memory bandwidth is the limit.
 func fillParallel(dst []float32, lo int64, segs []segment, workers int) {
+	copyParallel(dst, lo, segs, workers, false)
+}
+
+// drainParallel copies the window win of the device buffer out into the segments, split over
+// up to workers goroutines.
+func drainParallel(win []float32, lo int64, segs []segment, workers int) {
+	copyParallel(win, lo, segs, workers, true)
+}
+
+func copyParallel(dst []float32, lo int64, segs []segment, workers int, toSegs bool) {
 	const minPart = 1 << 18 // elements; smaller parts are not worth a goroutine
 	parts := min(workers, max(1, len(dst)/minPart))
 	if parts <= 1 {
-		fillRange(dst, lo, segs)
+		copyRange(dst, lo, segs, toSegs)
 		return
 	}
 	var wg sync.WaitGroup
@@ -41,7 +57,7 @@ func fillParallel(dst []float32, lo int64, segs []segment, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fillRange(dst[a:b], lo+int64(a), segs)
+			copyRange(dst[a:b], lo+int64(a), segs, toSegs)
 		}()
 	}
 	wg.Wait()

@@ -46,6 +46,21 @@ func TestFillRangeMatchesConcatenation(t *testing.T) {
 					return
 				}
 			}
+			// The reverse: draining the concatenation window by window into fresh segments
+			// rebuilds every segment.
+			back := make([]segment, len(segs))
+			for i, s := range segs {
+				back[i] = segment{src: make([]float32, len(s.src)), off: s.off}
+			}
+			for lo := int64(0); lo < total; lo += w {
+				hi := min(lo+w, total)
+				drainParallel(want[lo:hi], lo, back, workers)
+			}
+			for i := range segs {
+				if !assert.Equal(t, segs[i].src, back[i].src, "segment %d, window %d, %d workers", i, w, workers) {
+					return
+				}
+			}
 		}
 	}
 }

@@ -14,14 +14,39 @@ extern "C" {
 // top_triplet keeps in shared memory; larger ranks use the global workspace.
 #define SHARED_RANK 32
 
-// Symmetric eigen-decomposition of the r×r row-major matrix a by cyclic Jacobi rotations,
-// run by the nt threads of a block together: for each rotation every thread updates its own
-// rows and columns. On return the diagonal of a holds the eigenvalues and the columns of v
-// the eigenvectors. flag is one shared double. Every thread of the block must call it.
-__device__ void jacobi_eig(double* a, double* v, int r, int tid, int nt, double* flag)
+// MAX_PAIRS bounds the rotations of one parallel step of jacobi_eig (their cosines and sines
+// live in shared memory); larger ranks run a step's rotations in chunks of this many.
+#define MAX_PAIRS 256
+
+// rr_pair returns pair k (0 ≤ k < m/2) of round s (0 ≤ s < m−1) of the round-robin over m
+// (even) indices, with p < q: in every round each index is in exactly one pair, and over the
+// m−1 rounds every pair occurs once (the circle method: m−1 is fixed, the rest rotate).
+__device__ void rr_pair(int s, int k, int m, int* p, int* q)
+{
+    int x, y;
+    if (k == 0) {
+        x = s;
+        y = m - 1;
+    } else {
+        x = (s + k) % (m - 1);
+        y = (s - k + (m - 1)) % (m - 1);
+    }
+    *p = x < y ? x : y;
+    *q = x < y ? y : x;
+}
+
+// Symmetric eigen-decomposition of the r×r row-major matrix a by Jacobi rotations in
+// round-robin (parallel) order, run by the nt threads of a block together: each step applies
+// up to r/2 rotations on disjoint index pairs at once, so a sweep is r−1 steps of three
+// barriers instead of r(r−1)/2 rotations. On return the diagonal of a holds the eigenvalues
+// and the columns of v the eigenvectors. flag is one shared double and cs 2·MAX_PAIRS shared
+// doubles. Every thread of the block must call it.
+__device__ void jacobi_eig(double* a, double* v, int r, int tid, int nt, double* flag, double* cs)
 {
     for (int idx = tid; idx < r * r; idx += nt)
         v[idx] = (idx / r == idx % r) ? 1.0 : 0.0;
+    int m = r + (r & 1); // an odd r gets a dummy index, whose pair is skipped
+    int npairs = m / 2;
     for (int sweep = 0; sweep < 64; sweep++) {
         __syncthreads();
         if (tid == 0) {
@@ -36,30 +61,54 @@ __device__ void jacobi_eig(double* a, double* v, int r, int tid, int nt, double*
         __syncthreads();
         if (*flag != 0.0)
             break;
-        for (int p = 0; p < r - 1; p++) {
-            for (int q = p + 1; q < r; q++) {
-                double apq = a[p * r + q];
-                if (apq == 0.0)
-                    continue;
-                double theta = (a[q * r + q] - a[p * r + p]) / (2.0 * apq);
-                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
-                double c = 1.0 / sqrt(t * t + 1.0);
-                double s = t * c;
-                __syncthreads(); // all have read a[p][p], a[q][q], a[p][q]
-                // A ← Jᵀ·A·J with J the rotation in the (p, q) plane; V ← V·J.
-                for (int k = tid; k < r; k += nt) {
-                    double akp = a[k * r + p], akq = a[k * r + q];
-                    a[k * r + p] = c * akp - s * akq;
-                    a[k * r + q] = s * akp + c * akq;
+        for (int st = 0; st < m - 1; st++) {
+            for (int k0 = 0; k0 < npairs; k0 += MAX_PAIRS) {
+                int kn = npairs - k0 < MAX_PAIRS ? npairs - k0 : MAX_PAIRS;
+                // The rotation of each pair, from the matrix before this step.
+                for (int k = tid; k < kn; k += nt) {
+                    int p, q;
+                    rr_pair(st, k0 + k, m, &p, &q);
+                    double c = 1.0, sn = 0.0;
+                    if (q < r) {
+                        double apq = a[p * r + q];
+                        if (apq != 0.0) {
+                            double theta = (a[q * r + q] - a[p * r + p]) / (2.0 * apq);
+                            double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                            c = 1.0 / sqrt(t * t + 1.0);
+                            sn = t * c;
+                        }
+                    }
+                    cs[2 * k] = c;
+                    cs[2 * k + 1] = sn;
                 }
                 __syncthreads();
-                for (int k = tid; k < r; k += nt) {
-                    double apk = a[p * r + k], aqk = a[q * r + k];
-                    a[p * r + k] = c * apk - s * aqk;
-                    a[q * r + k] = s * apk + c * aqk;
-                    double vkp = v[k * r + p], vkq = v[k * r + q];
-                    v[k * r + p] = c * vkp - s * vkq;
-                    v[k * r + q] = s * vkp + c * vkq;
+                // A ← A·J: columns p and q of every row, for every pair.
+                for (int idx = tid; idx < kn * r; idx += nt) {
+                    int k = idx / r, i = idx % r;
+                    double c = cs[2 * k], sn = cs[2 * k + 1];
+                    if (sn == 0.0)
+                        continue;
+                    int p, q;
+                    rr_pair(st, k0 + k, m, &p, &q);
+                    double aip = a[i * r + p], aiq = a[i * r + q];
+                    a[i * r + p] = c * aip - sn * aiq;
+                    a[i * r + q] = sn * aip + c * aiq;
+                }
+                __syncthreads();
+                // A ← Jᵀ·A: rows p and q; V ← V·J.
+                for (int idx = tid; idx < kn * r; idx += nt) {
+                    int k = idx / r, i = idx % r;
+                    double c = cs[2 * k], sn = cs[2 * k + 1];
+                    if (sn == 0.0)
+                        continue;
+                    int p, q;
+                    rr_pair(st, k0 + k, m, &p, &q);
+                    double api = a[p * r + i], aqi = a[q * r + i];
+                    a[p * r + i] = c * api - sn * aqi;
+                    a[q * r + i] = sn * api + c * aqi;
+                    double vip = v[i * r + p], viq = v[i * r + q];
+                    v[i * r + p] = c * vip - sn * viq;
+                    v[i * r + q] = sn * vip + c * viq;
                 }
                 __syncthreads();
             }
@@ -85,6 +134,7 @@ __global__ void top_triplet(const float* up, const float* down,
 {
     __shared__ double shw[5 * SHARED_RANK * SHARED_RANK + 2 * SHARED_RANK];
     __shared__ double sh[4];
+    __shared__ double cs[2 * MAX_PAIRS];
     int b = blockIdx.x;
     if (b >= nmod)
         return;
@@ -126,7 +176,7 @@ __global__ void top_triplet(const float* up, const float* down,
     }
     for (int i = tid; i < rr; i += nt)
         S[i] = Gd[i];
-    jacobi_eig(S, E, r, tid, nt, &sh[2]); // Gd = E·diag(λ)·Eᵀ
+    jacobi_eig(S, E, r, tid, nt, &sh[2], cs); // Gd = E·diag(λ)·Eᵀ
     for (int idx = tid; idx < rr; idx += nt) {
         int i = idx / r, j = idx % r;
         double h = 0.0;
@@ -162,7 +212,7 @@ __global__ void top_triplet(const float* up, const float* down,
         S[i * r + j] = m;
         S[j * r + i] = m;
     }
-    jacobi_eig(S, E, r, tid, nt, &sh[2]);
+    jacobi_eig(S, E, r, tid, nt, &sh[2], cs);
     if (tid == 0) {
         int top = 0;
         for (int k = 1; k < r; k++)

@@ -13,7 +13,7 @@ import (
 // above min(out, in), rank 1 and negative scales.
 func TestTopTripletKernelMatchesFullSVD(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, s := range [][3]int{{50, 30, 4}, {200, 70, 8}, {33, 300, 16}, {10, 12, 32}, {64, 64, 1}, {320, 768, 32}} {
+	for _, s := range [][3]int{{50, 30, 4}, {200, 70, 8}, {33, 300, 16}, {10, 12, 32}, {64, 64, 1}, {320, 768, 32}, {40, 50, 7}, {30, 20, 3}, {100, 90, 33}, {200, 150, 64}} {
 		out, in, r := s[0], s[1], s[2]
 		up := make([]float32, out*r)
 		down := make([]float32, r*in)
