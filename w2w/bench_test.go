@@ -157,7 +157,11 @@ func BenchmarkPCA(b *testing.B) {
 	n := benchEnvInt("W2W_BENCH_PCA_N", 2000)
 	d := sd15Rank1Dim(b)
 	const m = 100
-	b.Logf("N=%d d=%d m=%d backend=%s", n, d, m, DefaultBackend().Name())
+	core := ""
+	if c, ok := DefaultBackend().(interface{ core() string }); ok {
+		core = " (OpenBLAS kernels " + c.core() + ")"
+	}
+	b.Logf("N=%d d=%d m=%d backend=%s%s", n, d, m, DefaultBackend().Name(), core)
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([]float32, n*d)
 	for i := range x {

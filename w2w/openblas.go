@@ -30,7 +30,15 @@ type OpenBLAS struct {
 	CPU
 }
 
-func init() { SetDefaultBackend(OpenBLAS{}) }
+// openblasCore names the OpenBLAS kernel set in use (openblas_get_corename) after
+// [retargetOpenBLAS].
+var openblasCore string
+
+func init() {
+	retargetOpenBLAS()
+	openblasCore = C.GoString(C.openblas_get_corename())
+	SetDefaultBackend(OpenBLAS{})
+}
 
 // openblasColChunk is the column block of [OpenBLAS.Gram]: each block's float32 Gram matrix
 // is added into the float64 result, so rounding grows with the block, not with d.
@@ -241,3 +249,6 @@ func (OpenBLAS) topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error) {
 	}
 	return lam, E, nil
 }
+
+// core returns the OpenBLAS kernel set in use ("SkylakeX", "Haswell", …).
+func (OpenBLAS) core() string { return openblasCore }
