@@ -16,7 +16,9 @@
 //
 //   - [TopTriplets]: the top singular triplet of every module of many LoRAs, one thread
 //     block per module, grouped by rank: Gram matrices of the thin factors, then two r×r
-//     symmetric eigenproblems (Jacobi), never forming ΔW.
+//     symmetric eigenproblems by Jacobi rotations in round-robin order (r/2 disjoint
+//     rotations per step, spread over the block), with the r×r work in shared memory up to
+//     rank 32, never forming ΔW.
 //   - [Flatten]: scatters √σ·u and √σ·v into the flattened vectors, with signs aligned to
 //     per-module reference directions.
 //   - [Gram] and [MulT]: the PCA Gram matrix X·Xᵀ and projections X·Bᵀ through cuBLAS
@@ -25,7 +27,13 @@
 // Package w2w uses this package through its Backend interface (w2w.CUDA, built with the tag)
 // and makes it the default when a device is present; the CPU backend is the reference these
 // kernels must equal (1e-4 relative). scripts/bench_cuda.sh runs the parity tests and the
-// benchmarks on a GPU machine.
+// benchmarks on a GPU machine; scripts/cuda-crossbuild.sh builds them for a machine with
+// CUDA 13 or without Go.
+//
+// Large inputs (the factors of a batch, the PCA matrix) reach the device through two
+// page-locked staging buffers of 32 MiB, filled by all cores from the caller's slices while
+// the other one is copied; U and V come back the same way. Copies from pageable Go memory
+// ran at a third of that speed.
 //
 // # Invariants
 //
