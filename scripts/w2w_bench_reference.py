@@ -20,6 +20,11 @@ import resource
 import sys
 import time
 
+# OpenBLAS 0.3.21 picks its kernels from the CPU model when it loads and falls back to generic
+# SSE3 kernels on models it does not know (the recent Xeons of the benchmark machine among
+# them). The Go OpenBLAS backend re-selects the AVX-512 or AVX2 set in that case; for a fair
+# side-by-side, run this script with the same set, e.g. OPENBLAS_CORETYPE=SkylakeX (printed
+# below), which must be in the environment before numpy loads OpenBLAS.
 import numpy as np
 
 ATTN_FF = re.compile(r"(attn[12]_to_(q|k|v|out_0)|ff_net_0_proj|ff_net_2)$")
@@ -88,16 +93,43 @@ def bench_pca(shared, n):
     print(f"pca: N={n} d={d} m={m}")
     t0 = time.perf_counter()
     x -= x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    t1 = time.perf_counter()
     g = x @ x.T
+    t2 = time.perf_counter()
     lam, e = np.linalg.eigh(g.astype(np.float64))
     lam, e = lam[::-1][:m], e[:, ::-1][:, :m]
-    comps = (e.T.astype(np.float32) @ x) / np.sqrt(lam)[:, None].astype(np.float32)
-    sec = time.perf_counter() - t0
+    t3 = time.perf_counter()
+    # A C-contiguous float32 copy of Eᵀ: with the reversed, transposed view numpy's matmul
+    # leaves BLAS for its own loop and takes several times longer.
+    et = np.ascontiguousarray(e.T, dtype=np.float32)
+    comps = et @ x
+    comps /= np.sqrt(lam)[:, None].astype(np.float32)
+    t4 = time.perf_counter()
+    sec = t4 - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    print(f"numpy PCA through the Gram matrix: {sec:.1f} s, peak resident memory {peak:.2f} GB, components {comps.shape}")
+    print(f"numpy PCA through the Gram matrix: {sec:.1f} s (centre {t1 - t0:.2f} s, gram {t2 - t1:.2f} s, "
+          f"eigh {t3 - t2:.2f} s, components {t4 - t3:.2f} s), peak resident memory {peak:.2f} GB, components {comps.shape}")
+
+
+def blas_core():
+    """Returns the kernel set of the OpenBLAS numpy loaded, or '' when it is not OpenBLAS."""
+    import ctypes
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "openblas" in line and ".so" in line}
+    for lib in sorted(libs):
+        try:
+            ob = ctypes.CDLL(lib)
+            ob.openblas_get_corename.restype = ctypes.c_char_p
+            return ob.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return ""
 
 
 def main():
+    np.ones((2, 2), dtype=np.float32) @ np.ones((2, 2), dtype=np.float32)  # loads the BLAS
+    print(f"numpy {np.__version__}, OpenBLAS kernels: {blas_core() or 'not OpenBLAS'}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     shared = sys.argv[1]
     what = sys.argv[2] if len(sys.argv) > 2 else "all"
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
