@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -34,6 +35,12 @@ type HNSWOptions struct {
 	M, EfConstruction, EfSearch int
 	// Metric is the distance ranked by; the zero value is MetricInnerProduct.
 	Metric Metric
+	// FullPrecision walks the graph with the float32 vectors themselves. By default the
+	// index keeps a half-precision copy (2 bytes a value, scaled by a power of two into the
+	// binary16 range) for building and walking the graph, which halves the memory traffic
+	// that dominates on large corpora, and Search re-scores its final candidates with the
+	// float32 vectors, so scores are exact either way.
+	FullPrecision bool
 	// Seed draws the node levels; they do not depend on Workers.
 	Seed uint64
 	// Workers insert vectors in parallel (0 means GOMAXPROCS). With one worker the graph is
@@ -55,7 +62,11 @@ type HNSW struct {
 	dim, m, m0, efSearch int
 	metric               Metric
 	vecs                 []float32
-	levels               []uint8
+	// half, unless FullPrecision, is scale·vecs in binary16; the graph is built and walked
+	// over it. With FullPrecision it is nil and scale is 1.
+	half   []uint16
+	scale  float32
+	levels []uint8
 	// links0 holds every node's layer-0 list in one block of m0+1 int32: the count, then
 	// the neighbours. upper[i] holds node i's lists on layers 1..levels[i], m+1 each.
 	links0 []int32
@@ -104,6 +115,20 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 		links0: make([]int32, n*(2*opt.M+1)),
 		upper:  make([][]int32, n),
 		locks:  make([]sync.Mutex, n),
+		scale:  1,
+	}
+	if !opt.FullPrecision {
+		h.scale = halfScale(vectors)
+		h.half = make([]uint16, len(vectors))
+		workers := workerCount(opt.Workers, n)
+		_ = parallelChunks(ctx, workers, workers, func(w, _, _ int) error {
+			lo, hi := w*n/workers*dim, (w+1)*n/workers*dim
+			toHalf(h.half[lo:hi], vectors[lo:hi], h.scale)
+			return nil
+		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	// Levels are drawn up front, in node order, so that they do not depend on Workers.
 	rng := rand.New(rand.NewPCG(opt.Seed, 4))
@@ -182,12 +207,30 @@ func (h *HNSW) Search(q []float32, k, ef int) ([]Hit, error) {
 		sc = h.newScratch(ef)
 	}
 	defer h.pool.Put(sc)
-	ep := h.distID(q, h.entry, sc)
+	hq := h.query(q, sc)
+	ep := h.distID(hq, h.entry, sc)
 	for lc := h.top; lc > 0; lc-- {
-		ep = h.greedy(q, ep, lc, sc, false)
+		ep = h.greedy(hq, ep, lc, sc, false)
 	}
 	sc.eps = append(sc.eps[:0], ep)
-	res := h.searchLayer(q, sc.eps, ef, 0, sc, -1, false)
+	res := h.searchLayer(hq, sc.eps, ef, 0, sc, -1, false)
+	if h.half != nil {
+		// Re-score the candidates with the float32 vectors: exact scores, and the order the
+		// rounding of the half-precision copy may have disturbed.
+		sc.ids = sc.ids[:0]
+		for _, r := range res {
+			sc.ids = append(sc.ids, r.id)
+		}
+		if cap(sc.dists) < len(sc.ids) {
+			sc.dists = make([]float32, len(sc.ids))
+		}
+		ds := sc.dists[:len(sc.ids)]
+		distances(h.metric, q, h.vecs, h.dim, sc.ids, ds)
+		for i := range res {
+			res[i].d = ds[i]
+		}
+		slices.SortFunc(res, cmpDistID)
+	}
 	if len(res) > k {
 		res = res[:k]
 	}

@@ -50,6 +50,7 @@ type hnswScratch struct {
 	dists       []float32
 	sel, pruned []distID
 	keptIDs     []int32
+	q, nv       []float32 // the walking query and a node's vector, in the graph's precision
 	shrink      []distID
 	chosen      [][]int32 // per layer, the new node's neighbours
 }
@@ -67,7 +68,34 @@ func (h *HNSW) newScratch(ef int) *hnswScratch {
 	return sc
 }
 
-func (h *HNSW) vec(i int32) []float32 { return h.vecs[int(i)*h.dim:][:h.dim] }
+// nodeVec returns node i's vector as the graph sees it (scale·v, decoded from the half
+// copy into buf), or the float32 vector itself under FullPrecision.
+func (h *HNSW) nodeVec(i int32, buf *[]float32) []float32 {
+	if h.half == nil {
+		return h.vecs[int(i)*h.dim:][:h.dim]
+	}
+	if cap(*buf) < h.dim {
+		*buf = make([]float32, h.dim)
+	}
+	b := (*buf)[:h.dim]
+	halfRow(b, h.half[int(i)*h.dim:][:h.dim])
+	return b
+}
+
+// query returns q as the graph sees it (scaled like the half copy).
+func (h *HNSW) query(q []float32, sc *hnswScratch) []float32 {
+	if h.half == nil {
+		return q
+	}
+	if cap(sc.q) < h.dim {
+		sc.q = make([]float32, h.dim)
+	}
+	b := sc.q[:h.dim]
+	for i, x := range q {
+		b[i] = x * h.scale
+	}
+	return b
+}
 
 // list is node i's neighbour block on layer lc: the count, then room for the neighbours.
 func (h *HNSW) list(i int32, lc int) []int32 {
@@ -99,7 +127,11 @@ func (h *HNSW) dist(q []float32, ids []int32, sc *hnswScratch) []float32 {
 		sc.dists = make([]float32, len(ids))
 	}
 	out := sc.dists[:len(ids)]
-	distances(h.metric, q, h.vecs, h.dim, ids, out)
+	if h.half != nil {
+		distancesHalf(h.metric, q, h.half, h.dim, ids, out)
+	} else {
+		distances(h.metric, q, h.vecs, h.dim, ids, out)
+	}
 	return out
 }
 
@@ -199,10 +231,15 @@ func (h *HNSW) selectNeighbours(cands []distID, m int, sc *hnswScratch) []distID
 			for _, k := range kept {
 				sc.keptIDs = append(sc.keptIDs, k.id)
 			}
-			for _, d := range h.dist(h.vec(c.id), sc.keptIDs, sc) {
-				if d < c.d {
-					good = false
-					break
+			cv := h.nodeVec(c.id, &sc.nv)
+			if h.half != nil {
+				good = firstNearerHalf(h.metric, cv, h.half, h.dim, sc.keptIDs, c.d) < 0
+			} else {
+				for _, d := range h.dist(cv, sc.keptIDs, sc) {
+					if d < c.d {
+						good = false
+						break
+					}
 				}
 			}
 		}
@@ -231,7 +268,7 @@ func (h *HNSW) insert(id int32, efc int, sc *hnswScratch) {
 	h.entryMu.Lock()
 	entry, top := h.entry, h.top
 	h.entryMu.Unlock()
-	q := h.vec(id)
+	q := h.nodeVec(id, &sc.q)
 	ep := h.distID(q, entry, sc)
 	for lc := top; lc > level; lc-- {
 		ep = h.greedy(q, ep, lc, sc, true)
@@ -287,7 +324,7 @@ func (h *HNSW) link(nb, id int32, lc, maxM int, sc *hnswScratch) {
 		return
 	}
 	sc.ids = append(append(sc.ids[:0], l[1:1+cnt]...), id)
-	ds := h.dist(h.vec(nb), sc.ids, sc)
+	ds := h.dist(h.nodeVec(nb, &sc.q), sc.ids, sc)
 	sc.shrink = sc.shrink[:0]
 	for j, d := range ds {
 		sc.shrink = append(sc.shrink, distID{d, sc.ids[j]})

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -41,6 +42,15 @@ func clusteredVectors(rng *rand.Rand, n, dim, centers int) []float32 {
 	return v
 }
 
+// processCPU is the user + system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // writeFloat32s writes v as little-endian float32 (numpy's "<f4"), for the reference run.
 func writeFloat32s(path string, v []float32) error {
 	buf := make([]byte, 4*len(v))
@@ -55,13 +65,17 @@ func writeFloat32s(path string, v []float32) error {
 // RECSYS_ANN_QUERIES held-out queries from the same distribution (default 200) at k = 100
 // with ef 100 to 1600 and reports recall@100 against exact TopK, queries per second on one
 // goroutine and on GOMAXPROCS goroutines, the build time and rate, and exact top-k queries
-// per second. RECSYS_ANN_WORKERS sets the insertion workers (default GOMAXPROCS). When
+// per second. RECSYS_ANN_WORKERS sets the insertion workers (default GOMAXPROCS),
+// RECSYS_ANN_M and RECSYS_ANN_EFC the graph degree and construction beam (default the
+// package defaults), RECSYS_ANN_FULL_PRECISION=1 walks the graph in float32. When
 // RECSYS_ANN_DUMP names a folder, the items, queries and exact top-100 are written there for
 // scripts/recsys_hnswlib_reference.py.
 func BenchmarkHNSW(b *testing.B) {
 	n, dim := envInt("RECSYS_ANN_N", 50000), envInt("RECSYS_ANN_DIM", 128)
 	nq, centers := envInt("RECSYS_ANN_QUERIES", 200), envInt("RECSYS_ANN_CENTERS", 1000)
 	workers := envInt("RECSYS_ANN_WORKERS", 0)
+	efc, m := envInt("RECSYS_ANN_EFC", 0), envInt("RECSYS_ANN_M", 0)
+	fullPrecision := os.Getenv("RECSYS_ANN_FULL_PRECISION") == "1"
 	const k = 100
 	t0 := time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -90,8 +104,9 @@ func BenchmarkHNSW(b *testing.B) {
 				}
 			}
 		}
-		t2 := time.Now()
+		t2, cpu0 := time.Now(), processCPU()
 		idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1, Workers: workers,
+			EfConstruction: efc, M: m, FullPrecision: fullPrecision,
 			Progress: func(done, total int) {
 				if done%100000 == 0 {
 					el := time.Since(t2).Seconds()
@@ -104,8 +119,8 @@ func BenchmarkHNSW(b *testing.B) {
 		build := time.Since(t2)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(os.Stderr, "build: %.1fs, %.0f inserts/s, Go heap in use %.2f GiB\n",
-			build.Seconds(), float64(n)/build.Seconds(), float64(ms.HeapInuse)/(1<<30))
+		fmt.Fprintf(os.Stderr, "build: %.1fs, %.0f inserts/s, process CPU %.0fs, Go heap in use %.2f GiB\n",
+			build.Seconds(), float64(n)/build.Seconds(), (processCPU() - cpu0).Seconds(), float64(ms.HeapInuse)/(1<<30))
 		for _, ef := range []int{100, 200, 400, 800, 1600} {
 			found := 0
 			res := make([][]Hit, nq)
