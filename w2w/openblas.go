@@ -124,6 +124,12 @@ func blasMatVec(a []float32, rows, cols int, x []float64, trans bool) []float64 
 
 // Gram implements [Backend].
 func (OpenBLAS) Gram(ctx context.Context, x []float32, n, d int, g []float64) error {
+	return blasGram(ctx, x, n, d, g, openblasColChunk)
+}
+
+// blasGram computes g = X·Xᵀ with one cblas_ssyrk per block of chunk columns, each block's
+// float32 result added into g in float64.
+func blasGram(ctx context.Context, x []float32, n, d int, g []float64, chunk int) error {
 	if len(x) != n*d || len(g) != n*n {
 		return fmt.Errorf("w2w: gram: %w: x has %d values for %dx%d, g %d for %dx%d", ErrLayout, len(x), n, d, len(g), n, n)
 	}
@@ -134,11 +140,11 @@ func (OpenBLAS) Gram(ctx context.Context, x []float32, n, d int, g []float64) er
 		return nil
 	}
 	tmp := make([]float32, n*n)
-	for c0 := 0; c0 < d; c0 += openblasColChunk {
+	for c0 := 0; c0 < d; c0 += chunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		k := min(openblasColChunk, d-c0)
+		k := min(chunk, d-c0)
 		C.cblas_ssyrk(C.CblasRowMajor, C.CblasLower, C.CblasNoTrans, C.blasint(n), C.blasint(k),
 			1, (*C.float)(&x[c0]), C.blasint(d), 0, (*C.float)(&tmp[0]), C.blasint(n))
 		for i := 0; i < n; i++ {
