@@ -55,6 +55,8 @@ func BenchmarkReduceSDXL(b *testing.B) {
 	}
 	b.Logf("%d modules, %d factor elements, file %s, backend %s, factor kernels %s", len(l.Modules), elems, path, DefaultBackend().Name(), cpuKernelName)
 	b.Run("read", func(b *testing.B) {
+		c0 := processCPUSeconds()
+		defer func() { b.ReportMetric((processCPUSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 		for b.Loop() {
 			if _, err := LoadLoRA(path); err != nil {
 				b.Fatal(err)
@@ -62,6 +64,8 @@ func BenchmarkReduceSDXL(b *testing.B) {
 		}
 	})
 	b.Run("reduce", func(b *testing.B) {
+		c0 := processCPUSeconds()
+		defer func() { b.ReportMetric((processCPUSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 		for b.Loop() {
 			if _, err := Reduce(ctx, l, nil); err != nil {
 				b.Fatal(err)
@@ -69,6 +73,8 @@ func BenchmarkReduceSDXL(b *testing.B) {
 		}
 	})
 	b.Run("read+reduce", func(b *testing.B) {
+		c0 := processCPUSeconds()
+		defer func() { b.ReportMetric((processCPUSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 		for b.Loop() {
 			l2, err := LoadLoRA(path)
 			if err != nil {
@@ -80,6 +86,8 @@ func BenchmarkReduceSDXL(b *testing.B) {
 		}
 	})
 	b.Run("read+reduce-overlapped", func(b *testing.B) {
+		c0 := processCPUSeconds()
+		defer func() { b.ReportMetric((processCPUSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 		for b.Loop() {
 			if _, err := ReduceFile(ctx, path, nil); err != nil {
 				b.Fatal(err)
