@@ -22,7 +22,9 @@
 //     triplet σ·u·vᵀ without forming ΔW: the r×r Gram matrices of the thin factors reduce the
 //     problem to an r×r SVD, so the cost grows with (out+in)·r², not out·in. Conv modules are
 //     flattened to out × (in·kh·kw) as loaders do. σ and ‖ΔW‖²_F are kept per module
-//     ([Rank1Module.Discarded] is what rank 1 loses).
+//     ([Rank1Module.Discarded] is what rank 1 loses). [ReduceFile] reads and reduces a file
+//     at once, handing modules to the backend while later ones are still being decoded, with
+//     the same result as [LoadLoRA] followed by [Reduce].
 //  3. Flatten. [NewLayout] builds the manifest shared by a population of one family: ordered
 //     modules, shapes, a layer selection of §5.3.1 ([SelectAll], [SelectFF], [SelectAttnV],
 //     [SelectFFAttnV]) and per-module sign references; [Layout.Flatten] writes √σ·u then √σ·v
@@ -46,9 +48,23 @@
 // through the [Backend] interface. [CPU] is the default and the reference; an accelerated
 // backend registers itself with [SetDefaultBackend] and must match the CPU results to 1e-4
 // relative. Built with -tags openblas (cgo and Debian's libopenblas-dev), the package adds
-// the OpenBLAS backend, which runs the Gram matrices, projections and factor products on
-// OpenBLAS's float32 kernels and becomes the default; pure Go cannot reach BLAS speed for
-// the PCA of a large population (see BENCHMARKS.md).
+// the OpenBLAS backend, which runs the Gram matrices, projections and products of a PCA on
+// OpenBLAS's float32 kernels (cblas_ssyrk in blocks of 32,768 columns accumulated in
+// float64, cblas_sgemm, LAPACK's dsyevr for the top m eigenpairs only) and becomes the
+// default; pure Go cannot reach BLAS speed for the PCA of a large population (see
+// BENCHMARKS.md). OpenBLAS 0.3.21 picks its kernels from the CPU model and falls back to
+// generic SSE3 kernels on models it does not know; the backend then selects the AVX-512 or
+// AVX2 set the CPU has (OPENBLAS_CORETYPE, when set, decides instead).
+//
+// The rank-1 reduction's factor products (the r×r Gram matrices AᵀA and B·Bᵀ and the
+// matrix-vector products) run in C through cgo on amd64, in AVX-512 or AVX2+FMA variants
+// chosen at start-up from the CPU's features, in float64 arithmetic over the float32
+// factors: every product is exact, so they differ from the pure-Go kernels (the reference,
+// used by builds without cgo and on other architectures) only in the order of the sums.
+// Each module is computed by one goroutine in a fixed order, so results do not depend on
+// the number of workers. The r×r step needs only the top eigenvector of one symmetric
+// matrix: Householder tridiagonalisation, Sturm bisection for the largest eigenvalue and
+// inverse iteration, instead of a full eigendecomposition.
 //
 // # Invariants
 //
