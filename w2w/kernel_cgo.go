@@ -41,6 +41,8 @@ typedef float w2w_v4f __attribute__((vector_size(16)));
 //                                   G[k0+a][l0+b] += Σ_j X[k0+a][j]·X[l0+b][j], a, b < PR;
 //   S_gram_rows(b, r, n, g)         g (r×r) = B·Bᵀ for row-major B (r×n), converted in
 //                                   column chunks (rows padded to a multiple of PR);
+//   S_centre(x, n, d, c0, c1, mu)   mu = the means of columns c0..c1−1 of the row-major n×d
+//                                   x (summed in row order), subtracted from them in place;
 //   S_matvec(a, rows, cols, x, y, trans)
 //                                   y = A·x (trans 0) or y = Aᵀ·x (trans 1).
 // The gram functions return -1 when their buffers cannot be allocated.
@@ -166,6 +168,27 @@ __attribute__((target(TGT))) static int S##_gram_rows(const float *b, int64_t r,
 	free(G);                                                                                      \
 	return 0;                                                                                     \
 }                                                                                                 \
+__attribute__((target(TGT))) static void S##_centre(float *x, int64_t n, int64_t d, int64_t c0,  \
+		int64_t c1, double *mu) {                                                                \
+	int64_t w = c1 - c0, wv = w / L * L;                                                          \
+	for (int64_t j = 0; j < w; j++) mu[j] = 0;                                                    \
+	for (int64_t i = 0; i < n; i++) {                                                             \
+		const float *row = x + i * d + c0;                                                        \
+		int64_t j = 0;                                                                            \
+		for (; j < wv; j += L) S##_st(mu + j, S##_ld(mu + j) + S##_ldf(row + j));                 \
+		for (; j < w; j++) mu[j] += (double)row[j];                                               \
+	}                                                                                             \
+	for (int64_t j = 0; j < w; j++) mu[j] /= (double)n;                                           \
+	for (int64_t i = 0; i < n; i++) {                                                             \
+		float *row = x + i * d + c0;                                                              \
+		int64_t j = 0;                                                                            \
+		for (; j < wv; j += L) {                                                                  \
+			VF f = __builtin_convertvector(S##_ldf(row + j) - S##_ld(mu + j), VF);                \
+			memcpy(row + j, &f, sizeof f);                                                        \
+		}                                                                                         \
+		for (; j < w; j++) row[j] = (float)((double)row[j] - mu[j]);                              \
+	}                                                                                             \
+}                                                                                                 \
 __attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows, int64_t cols,  \
 		const double *x, double *y, int trans) {                                                 \
 	if (!trans) {                                                                                 \
@@ -228,6 +251,14 @@ static int w2w_gram_rows(const float *b, int64_t r, int64_t n, double *g) {
 	return -1;
 }
 
+static int w2w_centre(float *x, int64_t n, int64_t d, int64_t c0, int64_t c1, double *mu) {
+	switch (w2w_level) {
+	case 2: w2w512_centre(x, n, d, c0, c1, mu); return 0;
+	case 1: w2w256_centre(x, n, d, c0, c1, mu); return 0;
+	}
+	return -1;
+}
+
 static int w2w_matvec(const float *a, int64_t rows, int64_t cols, const double *x, double *y, int trans) {
 	switch (w2w_level) {
 	case 2: w2w512_matvec(a, rows, cols, x, y, trans); return 0;
@@ -283,6 +314,17 @@ func cGramRows(b []float32, r, n int) []float64 {
 		return gramOfRows(b, r, n)
 	}
 	return g
+}
+
+// cCentreBlock sets mu to the means of columns c0..c1−1 of the row-major n×d matrix x and
+// subtracts them in place, as [goCentreBlock] does and with the same result bit for bit (each
+// column is summed in row order, one column per vector lane). It reports false when the C
+// kernels do not run.
+func cCentreBlock(x []float32, n, d, c0, c1 int, mu []float64) bool {
+	if nativeKernelLevel == kernelGo || n <= 0 || c1 <= c0 || len(x) < n*d || c1 > d || len(mu) < c1-c0 {
+		return false
+	}
+	return C.w2w_centre((*C.float)(&x[0]), C.int64_t(n), C.int64_t(d), C.int64_t(c0), C.int64_t(c1), (*C.double)(&mu[0])) == 0
 }
 
 // cMatVec computes A·x or Aᵀ·x for the row-major rows×cols matrix a.

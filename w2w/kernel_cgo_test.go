@@ -3,6 +3,7 @@
 package w2w
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -116,4 +117,27 @@ func TestCKernelTripletsMatchGo(t *testing.T) {
 			assert.Less(t, relVecErr(got.V, f64(want.V)), 1e-6, name)
 		}
 	})
+}
+
+// TestCCentreMatchesGo checks that the C centring gives the Go result bit for bit (each
+// column is summed in row order in both) for every variant the CPU runs.
+func TestCCentreMatchesGo(t *testing.T) {
+	defer setKernelLevel(nativeKernelLevel)
+	rng := rand.New(rand.NewPCG(1, 7))
+	const n, d = 13, centreColBlock + 45
+	x := randFloats(rng, n*d, 3)
+	setKernelLevel(kernelGo)
+	want := append([]float32(nil), x...)
+	wantMean, _, err := centre(context.Background(), want, n, d, 2, false)
+	require.NoError(t, err)
+	for _, level := range []int{kernelAVX2, kernelAVX512} {
+		if setKernelLevel(level) != level {
+			continue
+		}
+		got := append([]float32(nil), x...)
+		mean, _, err := centre(context.Background(), got, n, d, 2, false)
+		require.NoError(t, err)
+		assert.Equal(t, wantMean, mean, "level %d", level)
+		assert.Equal(t, want, got, "level %d", level)
+	}
 }

@@ -170,6 +170,12 @@ func centre(ctx context.Context, x []float32, n, d, w int, standardize bool) (me
 		c0 := b * centreColBlock
 		c1 := min(c0+centreColBlock, d)
 		mu := make([]float64, c1-c0)
+		if !standardize && cCentreBlock(x, n, d, c0, c1, mu) {
+			for j := range mu {
+				mean[c0+j] = float32(mu[j])
+			}
+			return nil
+		}
 		for i := 0; i < n; i++ {
 			row := x[i*d+c0 : i*d+c1]
 			row = row[:len(mu)]
