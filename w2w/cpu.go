@@ -230,8 +230,9 @@ const choleskyMinPivot = 1e-8
 // choleskyTriplet is the fast route of [topTriplet] for full-rank A: with G_A = L·Lᵀ,
 // Q_A = A·L⁻ᵀ has orthonormal columns and ΔW·ΔWᵀ = s²·Q_A (Lᵀ G_B L) Q_Aᵀ, so the top
 // eigenvector e of the symmetric r×r matrix S = Lᵀ·G_B·L gives u = A·L⁻ᵀ·e (normalised), and
-// then σ·v = ΔWᵀ·u = s·Bᵀ(Aᵀu). One r×r eigendecomposition instead of two and an SVD.
-// It reports false, leaving t untouched, when G_A is not safely positive definite.
+// then σ·v = ΔWᵀ·u = s·Bᵀ(Aᵀu), with Aᵀu = G_A·c/‖A·c‖ for c = L⁻ᵀ·e. One top eigenvector
+// of one r×r matrix instead of two eigendecompositions and an SVD, and one pass over each
+// factor after the Gram matrices. It reports false, leaving t untouched, when G_A is not safely positive definite.
 func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Triplet) bool {
 	m, n, r := sf.Rows, sf.Cols, sf.Rank
 	L, ok := cholesky(ga, r)
@@ -250,10 +251,19 @@ func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Tri
 	e := topSymEigenvector(congruence(L, gb, r), r)
 	c := solveLowerT(L, r, e)
 	u := k.matVec(sf.A, m, r, c, false)
-	if normalize(u) == 0 {
+	nu := normalize(u)
+	if nu == 0 {
 		return false
 	}
-	w := k.matVec(sf.A, m, r, u, true)
+	// w = Aᵀ·u = G_A·c/‖A·c‖: the Gram matrix saves a pass over A.
+	w := make([]float64, r)
+	for i := range w {
+		acc := 0.0
+		for j, cj := range c {
+			acc += ga[i*r+j] * cj
+		}
+		w[i] = acc / nu
+	}
 	v := k.matVec(sf.B, r, n, w, true)
 	sigma := normalize(v)
 	if sigma == 0 {
