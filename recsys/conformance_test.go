@@ -18,6 +18,9 @@ func TestConformance(t *testing.T) {
 		"item2vec": func(seed uint64) recsys.Model {
 			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20})
 		},
+		"item2vec-window": func(seed uint64) recsys.Model {
+			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20, Window: 2})
+		},
 		"twotower": func(seed uint64) recsys.Model {
 			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02})
 		},

@@ -28,9 +28,14 @@ const (
 // Item2VecOptions configure Item2Vec. The zero value means the defaults above.
 type Item2VecOptions struct {
 	Dim, Negatives, Epochs, MaxPairs int
-	LR                               float64
-	Seed                             uint64
-	Workers                          int
+	// Window, when positive, restricts an item's contexts to the items at most Window
+	// positions away in the user's time-ordered training sequence (every one of them is a
+	// pair, as in word2vec; MaxPairs is then unused). Zero means the whole set is the
+	// window, as in Item2Vec.
+	Window  int
+	LR      float64
+	Seed    uint64
+	Workers int
 }
 
 // Item2Vec learns item vectors with skip-gram and negative sampling over each user's item
@@ -181,10 +186,19 @@ func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float
 	grad := make([]float32, d)
 	for _, u := range users {
 		set := s.Train[u]
-		for _, target := range set {
-			pairs := min(o.MaxPairs, len(set)-1)
+		for ti, target := range set {
+			pairs, lo := min(o.MaxPairs, len(set)-1), 0
+			if o.Window > 0 {
+				lo = max(0, ti-o.Window)
+				pairs = min(len(set)-1, ti+o.Window) - lo + 1
+			}
 			for p := 0; p < pairs; p++ {
-				ctxItem := set[rng.IntN(len(set))]
+				var ctxItem int32
+				if o.Window > 0 {
+					ctxItem = set[lo+p]
+				} else {
+					ctxItem = set[rng.IntN(len(set))]
+				}
 				if ctxItem == target {
 					continue
 				}

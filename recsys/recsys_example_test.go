@@ -139,6 +139,21 @@ func ExampleNewHNSW() {
 	// Output: 4 2
 }
 
+func ExampleHNSW_Search() {
+	// Four points on a line, searched by Euclidean distance with two insertion workers.
+	items := []float32{0, 0, 1, 0, 2, 0, 10, 0}
+	idx, _ := recsys.NewHNSW(context.Background(), items, 2, recsys.HNSWOptions{Metric: recsys.MetricL2, Workers: 2})
+	hits, _ := idx.Search([]float32{1.9, 0}, 2, 0)
+	for _, h := range hits {
+		fmt.Printf("item %d, score %.2f\n", h.Item, h.Score) // score: minus the squared distance
+	}
+	fmt.Println(idx.Dim(), recsys.MetricL2)
+	// Output:
+	// item 2, score -0.01
+	// item 1, score -0.81
+	// 2 l2
+}
+
 func ExampleSaveFile() {
 	_, s, _ := recsystest.PlantedSplit(1)
 	m := recsys.NewItemKNN(recsys.KNNOptions{})
