@@ -99,10 +99,12 @@ type tripletKernels struct {
 	gramCols func(a []float32, m, r int) []float64
 	gramRows func(b []float32, r, n int) []float64
 	matVec   func(a []float32, rows, cols int, x []float64, trans bool) []float64
+	// topCoef is the r×r step of the Cholesky route ([cholTopCoef]).
+	topCoef func(ga, gb []float64, r int) ([]float64, bool)
 }
 
 // goKernels are the pure-Go factor kernels: the reference the C kernels are tested against.
-var goKernels = tripletKernels{gramCols: gramOfColumns, gramRows: gramOfRows, matVec: matVec64}
+var goKernels = tripletKernels{gramCols: gramOfColumns, gramRows: gramOfRows, matVec: matVec64, topCoef: cholTopCoef}
 
 // cpuKernels are the factor kernels of the CPU backend: the C kernels (AVX-512 or AVX2+FMA,
 // chosen at start-up) where cgo and the CPU allow, the Go kernels otherwise. Each module is
@@ -232,24 +234,14 @@ const choleskyMinPivot = 1e-8
 // eigenvector e of the symmetric r×r matrix S = Lᵀ·G_B·L gives u = A·L⁻ᵀ·e (normalised), and
 // then σ·v = ΔWᵀ·u = s·Bᵀ(Aᵀu), with Aᵀu = G_A·c/‖A·c‖ for c = L⁻ᵀ·e. One top eigenvector
 // of one r×r matrix instead of two eigendecompositions and an SVD, and one pass over each
-// factor after the Gram matrices. It reports false, leaving t untouched, when G_A is not safely positive definite.
+// factor after the Gram matrices. It reports false, leaving t untouched, when G_A is not
+// safely positive definite.
 func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Triplet) bool {
 	m, n, r := sf.Rows, sf.Cols, sf.Rank
-	L, ok := cholesky(ga, r)
+	c, ok := k.topCoef(ga, gb, r)
 	if !ok {
 		return false
 	}
-	lmax, lmin := 0.0, math.Inf(1)
-	for i := 0; i < r; i++ {
-		d := L[i*r+i] * L[i*r+i]
-		lmax, lmin = math.Max(lmax, d), math.Min(lmin, d)
-	}
-	if lmin <= choleskyMinPivot*lmax {
-		return false
-	}
-	// S = Lᵀ·G_B·L, its top eigenvector e, and c = L⁻ᵀ·e.
-	e := topSymEigenvector(congruence(L, gb, r), r)
-	c := solveLowerT(L, r, e)
 	u := k.matVec(sf.A, m, r, c, false)
 	nu := normalize(u)
 	if nu == 0 {

@@ -4,6 +4,8 @@ package w2w
 
 /*
 #cgo CFLAGS: -O3 -Wno-psabi
+#cgo LDFLAGS: -lm
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +220,201 @@ __attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows
 W2W_VARIANT(w2w512, "avx512f,avx2,fma", w2w_v8d, w2w_v8f, 8, 3, 4, _mm512_set1_pd)
 W2W_VARIANT(w2w256, "avx2,fma", w2w_v4d, w2w_v4f, 4, 3, 3, _mm256_set1_pd)
 
+// The r×r step of the Cholesky route, as toppair.go does it in Go (same algorithm, same
+// order of operations; the two are tested against each other): with ga = L·Lᵀ, c = L⁻ᵀ·e for
+// the top eigenvector e of S = Lᵀ·gb·L, found by Householder tridiagonalisation, Sturm
+// bisection for the largest eigenvalue and inverse iteration. Returns 0, 1 when ga is not
+// safely positive definite (the caller takes the eigendecomposition route), -1 when memory
+// ran out.
+static void w2w_tridiag_top(const double *d, const double *e, int64_t n, double *x, double *scratch) {
+	if (n == 1) { x[0] = 1; return; }
+	double lo = INFINITY, hi = -INFINITY, scale = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double rad = 0;
+		if (i > 0) rad += fabs(e[i - 1]);
+		if (i < n - 1) rad += fabs(e[i]);
+		if (d[i] - rad < lo) lo = d[i] - rad;
+		if (d[i] + rad > hi) hi = d[i] + rad;
+		if (fabs(d[i]) + rad > scale) scale = fabs(d[i]) + rad;
+	}
+	if (scale == 0) {
+		for (int64_t i = 0; i < n; i++) x[i] = 0;
+		x[0] = 1;
+		return;
+	}
+	double tiny = scale * 1e-300, eps = 2.220446049250313e-16;
+	hi += eps * scale;
+	lo -= eps * scale;
+	for (int it = 0; it < 200; it++) {
+		double width = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
+		if (!(hi - lo > 2 * eps * width)) break;
+		double mid = lo + (hi - lo) / 2;
+		if (mid == lo || mid == hi) break;
+		int64_t cnt = 0;
+		double q = d[0] - mid;
+		for (int64_t i = 0;; i++) {
+			if (q == 0) q = -tiny;
+			if (q < 0) cnt++;
+			if (i == n - 1) break;
+			q = d[i + 1] - mid - e[i] * e[i] / q;
+		}
+		if (cnt == n) hi = mid; else lo = mid;
+	}
+	double lambda = lo + (hi - lo) / 2;
+	double *diag = scratch, *up1 = scratch + n, *up2 = scratch + 2 * n, *mult = scratch + 3 * n,
+	       *sub = scratch + 4 * n, *swp = scratch + 5 * n;
+	for (int64_t i = 0; i < n; i++) {
+		diag[i] = d[i] - lambda;
+		up1[i] = i < n - 1 ? e[i] : 0;
+		up2[i] = 0;
+		mult[i] = 0;
+		swp[i] = 0;
+		sub[i] = i < n - 1 ? e[i] : 0;
+	}
+	double piv = eps * scale;
+	for (int64_t i = 0; i < n - 1; i++) {
+		if (fabs(diag[i]) >= fabs(sub[i])) {
+			if (fabs(diag[i]) < piv) {
+				diag[i] = copysign(piv, diag[i]);
+				if (diag[i] == 0) diag[i] = piv;
+			}
+			double f = sub[i] / diag[i];
+			mult[i] = f;
+			diag[i + 1] -= f * up1[i];
+		} else {
+			double f = diag[i] / sub[i];
+			mult[i] = f;
+			swp[i] = 1;
+			diag[i] = sub[i];
+			double t = diag[i + 1];
+			diag[i + 1] = up1[i] - f * t;
+			up1[i] = t;
+			if (i < n - 2) {
+				up2[i] = up1[i + 1];
+				up1[i + 1] = -f * up2[i];
+			}
+		}
+	}
+	if (fabs(diag[n - 1]) < piv) diag[n - 1] = piv;
+	for (int64_t i = 0; i < n; i++) x[i] = 1 + fmod((double)i * 0.6180339887498949, 1);
+	for (int step = 0; step < 3; step++) {
+		for (int64_t i = 0; i < n - 1; i++) {
+			if (swp[i] != 0) { double t = x[i]; x[i] = x[i + 1]; x[i + 1] = t; }
+			x[i + 1] -= mult[i] * x[i];
+		}
+		for (int64_t i = n - 1; i >= 0; i--) {
+			double acc = x[i];
+			if (i + 1 < n) acc -= up1[i] * x[i + 1];
+			if (i + 2 < n) acc -= up2[i] * x[i + 2];
+			x[i] = acc / diag[i];
+		}
+		double m = 0;
+		for (int64_t i = 0; i < n; i++) if (fabs(x[i]) > m) m = fabs(x[i]);
+		if (m == 0 || isinf(m) || isnan(m)) break;
+		for (int64_t i = 0; i < n; i++) x[i] /= m;
+	}
+	double ss = 0;
+	for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
+	ss = sqrt(ss);
+	if (ss > 0) for (int64_t i = 0; i < n; i++) x[i] /= ss;
+}
+
+static int w2w_top_coef(const double *ga, const double *gb, int64_t r, double min_pivot, double *c) {
+	double *l = calloc(r * r, sizeof(double)), *gl = calloc(r * r, sizeof(double)),
+	       *s = calloc(r * r, sizeof(double)), *work = calloc(12 * r + 1, sizeof(double));
+	int rc = 0;
+	if (!l || !gl || !s || !work) { rc = -1; goto out; }
+	for (int64_t j = 0; j < r; j++) {
+		double sj = ga[j * r + j];
+		for (int64_t k = 0; k < j; k++) sj -= l[j * r + k] * l[j * r + k];
+		if (!(sj > 0)) { rc = 1; goto out; }
+		double dj = sqrt(sj);
+		l[j * r + j] = dj;
+		for (int64_t i = j + 1; i < r; i++) {
+			double t = ga[i * r + j];
+			for (int64_t k = 0; k < j; k++) t -= l[i * r + k] * l[j * r + k];
+			l[i * r + j] = t / dj;
+		}
+	}
+	double lmax = 0, lmin = INFINITY;
+	for (int64_t i = 0; i < r; i++) {
+		double dd = l[i * r + i] * l[i * r + i];
+		if (dd > lmax) lmax = dd;
+		if (dd < lmin) lmin = dd;
+	}
+	if (lmin <= min_pivot * lmax) { rc = 1; goto out; }
+	for (int64_t i = 0; i < r; i++)
+		for (int64_t q = 0; q < r; q++) {
+			double a = gb[i * r + q];
+			for (int64_t j = 0; j <= q; j++) gl[i * r + j] += a * l[q * r + j];
+		}
+	for (int64_t q = 0; q < r; q++)
+		for (int64_t i = 0; i <= q; i++) {
+			double a = l[q * r + i];
+			for (int64_t j = i; j < r; j++) s[i * r + j] += a * gl[q * r + j];
+		}
+	for (int64_t i = 0; i < r; i++)
+		for (int64_t j = i + 1; j < r; j++) s[j * r + i] = s[i * r + j];
+	double *d = work, *e = work + r, *betas = work + 2 * r, *p = work + 3 * r, *v = work + 4 * r,
+	       *z = work + 5 * r, *scratch = work + 6 * r;
+	for (int64_t k = 0; k + 2 < r; k++) {
+		int64_t n = r - k - 1;
+		double ss = 0;
+		for (int64_t i = 0; i < n; i++) {
+			v[i] = s[(k + 1 + i) * r + k];
+			ss += v[i] * v[i];
+		}
+		double norm = sqrt(ss), alpha = v[0] < 0 ? norm : -norm;
+		v[0] -= alpha;
+		double vv = 0;
+		for (int64_t i = 0; i < n; i++) vv += v[i] * v[i];
+		betas[k] = 0;
+		if (vv == 0 || norm == 0) { e[k] = s[(k + 1) * r + k]; continue; }
+		double beta = 2 / vv, pv = 0;
+		e[k] = alpha;
+		for (int64_t i = 0; i < n; i++) {
+			const double *row = s + (k + 1 + i) * r + k + 1;
+			double acc = 0;
+			for (int64_t j = 0; j < n; j++) acc += row[j] * v[j];
+			p[i] = beta * acc;
+			pv += p[i] * v[i];
+		}
+		double cc = beta * pv / 2;
+		for (int64_t i = 0; i < n; i++) p[i] -= cc * v[i];
+		for (int64_t i = 0; i < n; i++) {
+			double *row = s + (k + 1 + i) * r + k + 1;
+			double vi = v[i], wi = p[i];
+			for (int64_t j = 0; j < n; j++) row[j] -= vi * p[j] + wi * v[j];
+		}
+		for (int64_t i = 0; i < n; i++) s[(k + 1 + i) * r + k] = v[i];
+		betas[k] = beta;
+	}
+	for (int64_t i = 0; i < r; i++) d[i] = s[i * r + i];
+	if (r >= 2) e[r - 2] = s[(r - 1) * r + r - 2];
+	w2w_tridiag_top(d, e, r, z, scratch);
+	for (int64_t k = r - 3; k >= 0; k--) {
+		double beta = betas[k];
+		if (beta == 0) continue;
+		double *zz = z + k + 1, t = 0;
+		int64_t n = r - k - 1;
+		for (int64_t i = 0; i < n; i++) t += s[(k + 1 + i) * r + k] * zz[i];
+		t *= beta;
+		for (int64_t i = 0; i < n; i++) zz[i] -= t * s[(k + 1 + i) * r + k];
+	}
+	double zn = 0;
+	for (int64_t i = 0; i < r; i++) zn += z[i] * z[i];
+	zn = sqrt(zn);
+	if (zn > 0) for (int64_t i = 0; i < r; i++) z[i] /= zn;
+	for (int64_t i = r - 1; i >= 0; i--) {
+		double acc = z[i];
+		for (int64_t q = i + 1; q < r; q++) acc -= l[q * r + i] * c[q];
+		c[i] = acc / l[i * r + i];
+	}
+out:
+	free(l); free(gl); free(s); free(work);
+	return rc;
+}
+
 static int w2w_level = 0;
 
 // w2w_best returns the widest variant the CPU runs: 2 AVX-512, 1 AVX2+FMA, 0 none.
@@ -296,7 +493,23 @@ func nativeKernels() (tripletKernels, string) {
 	return goKernels, "go"
 }
 
-var cKernels = tripletKernels{gramCols: cGramCols, gramRows: cGramRows, matVec: cMatVec}
+var cKernels = tripletKernels{gramCols: cGramCols, gramRows: cGramRows, matVec: cMatVec, topCoef: cTopCoef}
+
+// cTopCoef is [cholTopCoef] in C (plain C, no vector variants: the r×r step is a few tens of
+// thousands of operations). It falls back to Go when memory for its buffers runs out.
+func cTopCoef(ga, gb []float64, r int) ([]float64, bool) {
+	if r <= 0 || len(ga) < r*r || len(gb) < r*r {
+		return cholTopCoef(ga, gb, r)
+	}
+	c := make([]float64, r)
+	switch C.w2w_top_coef((*C.double)(&ga[0]), (*C.double)(&gb[0]), C.int64_t(r), C.double(choleskyMinPivot), (*C.double)(&c[0])) {
+	case 0:
+		return c, true
+	case 1:
+		return nil, false
+	}
+	return cholTopCoef(ga, gb, r)
+}
 
 // cGramCols returns AᵀA (r×r) for row-major A (m×r), falling back to Go when the C side
 // cannot run (no vector unit, or no memory for its buffers).

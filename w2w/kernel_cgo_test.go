@@ -141,3 +141,40 @@ func TestCCentreMatchesGo(t *testing.T) {
 		assert.Equal(t, want, got, "level %d", level)
 	}
 }
+
+// TestCTopCoefMatchesGo checks the C r×r step against the Go one (same algorithm and order
+// of operations) on Gram matrices of random factors, ranks 1 to 100, and that both refuse a
+// rank-deficient G_A.
+func TestCTopCoefMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	gram := func(rows, r int) []float64 {
+		a := randFloats(rng, rows*r, 1)
+		return gramOfColumns(a, rows, r)
+	}
+	for _, r := range []int{1, 2, 3, 5, 8, 17, 32, 33, 64, 100} {
+		ga, gb := gram(r+7, r), gram(2*r+3, r)
+		want, okW := cholTopCoef(ga, gb, r)
+		got, okG := cTopCoef(ga, gb, r)
+		require.True(t, okW, "r=%d", r)
+		require.True(t, okG, "r=%d", r)
+		scale := 0.0
+		for _, x := range want {
+			scale = math.Max(scale, math.Abs(x))
+		}
+		for i := range want {
+			assert.InDelta(t, want[i], got[i], 1e-12*scale, "r=%d c[%d]", r, i)
+		}
+	}
+	// Rank 3 of 5: the Cholesky route refuses in both.
+	a := randFloats(rng, 20*3, 1)
+	b := make([]float32, 20*5)
+	for i := 0; i < 20; i++ {
+		copy(b[i*5:], a[i*3:i*3+3])
+		b[i*5+3], b[i*5+4] = a[i*3], a[i*3+1]
+	}
+	ga := gramOfColumns(b, 20, 5)
+	_, okW := cholTopCoef(ga, ga, 5)
+	_, okG := cTopCoef(ga, ga, 5)
+	assert.False(t, okW)
+	assert.False(t, okG)
+}

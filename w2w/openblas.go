@@ -47,7 +47,7 @@ const openblasColChunk = 32768
 // Name implements [Backend].
 func (OpenBLAS) Name() string { return "cpu+openblas" }
 
-var blasKernels = tripletKernels{gramCols: blasGramCols, gramRows: blasGramRows, matVec: blasMatVec}
+var blasKernels = tripletKernels{gramCols: blasGramCols, gramRows: blasGramRows, matVec: blasMatVec, topCoef: cholTopCoef}
 
 // TopTriplets implements [Backend]. Where the C factor kernels run (AVX2+FMA or AVX-512),
 // it is the CPU backend's: they form every product exactly in float64 and measured faster

@@ -7,6 +7,27 @@ import "math"
 // operations, and a general eigensolver that computes all r eigenvectors costs several times
 // what the factor products do.
 
+// cholTopCoef is the r×r step of the Cholesky route of [topTriplet]: with G_A = L·Lᵀ, it
+// returns c = L⁻ᵀ·e for the top eigenvector e of S = Lᵀ·G_B·L. It reports false when G_A is
+// not safely positive definite (a squared pivot below choleskyMinPivot of the largest): A is
+// then (nearly) rank-deficient and the eigendecomposition route takes over.
+func cholTopCoef(ga, gb []float64, r int) ([]float64, bool) {
+	L, ok := cholesky(ga, r)
+	if !ok {
+		return nil, false
+	}
+	lmax, lmin := 0.0, math.Inf(1)
+	for i := 0; i < r; i++ {
+		d := L[i*r+i] * L[i*r+i]
+		lmax, lmin = math.Max(lmax, d), math.Min(lmin, d)
+	}
+	if lmin <= choleskyMinPivot*lmax {
+		return nil, false
+	}
+	e := topSymEigenvector(congruence(L, gb, r), r)
+	return solveLowerT(L, r, e), true
+}
+
 // cholesky returns the lower-triangular L (row-major r×r) with G = L·Lᵀ, or false when G is
 // not numerically positive definite.
 func cholesky(g []float64, r int) ([]float64, bool) {
