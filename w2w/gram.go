@@ -64,6 +64,11 @@ func (c CPU) cross(ctx context.Context, x []float32, n int, y []float32, m, d in
 				return err
 			}
 			c1 := min(c0+gramColChunk, d)
+			// The C kernels take the whole block (all of a diagonal block too: Gram mirrors
+			// the lower triangle over the rest).
+			if cCrossBlock(x[i0*d+c0:], d, i1-i0, y[j0*d+c0:], d, j1-j0, c1-c0, out[i0*m+j0:], m) {
+				continue
+			}
 			for i := i0; i < i1; i += 2 {
 				xi := x[i*d+c0 : i*d+c1]
 				var xk []float32
@@ -140,6 +145,9 @@ func (c CPU) Combine(ctx context.Context, coef []float64, m int, x []float32, n,
 	return parallelFor(ctx, chunks, c.workers(), func(t int) error {
 		c0 := t * combineColChunk
 		c1 := min(c0+combineColChunk, d)
+		if cCombineBlock(coef, m, n, x, d, c0, c1, out) {
+			return nil
+		}
 		acc := make([]float64, c1-c0)
 		for k := 0; k < m; k++ {
 			for j := range acc {

@@ -23,6 +23,7 @@ package w2w
 
 typedef double w2w_v8d __attribute__((vector_size(64)));
 typedef float w2w_v8f __attribute__((vector_size(32)));
+typedef float w2w_v16f __attribute__((vector_size(64)));
 typedef double w2w_v4d __attribute__((vector_size(32)));
 typedef float w2w_v4f __attribute__((vector_size(16)));
 
@@ -46,6 +47,9 @@ typedef float w2w_v4f __attribute__((vector_size(16)));
 //                                   column chunks (rows padded to a multiple of PR);
 //   S_centre(x, n, d, c0, c1, mu)   mu = the means of columns c0..c1−1 of the row-major n×d
 //                                   x (summed in row order), subtracted from them in place;
+//   S_combine(coef, m, n, x, d, c0, c1, out)
+//                                   out[k][c] = Σ_i coef[k][i]·x[i][c] for k < m and columns
+//                                   c0 ≤ c < c1 (coef m×n float64, x n×d and out m×d float32);
 //   S_matvec(a, rows, cols, x, y, trans)
 //                                   y = A·x (trans 0) or y = Aᵀ·x (trans 1).
 // The gram functions return -1 when their buffers cannot be allocated.
@@ -192,6 +196,43 @@ __attribute__((target(TGT))) static void S##_centre(float *x, int64_t n, int64_t
 		for (; j < w; j++) row[j] = (float)((double)row[j] - mu[j]);                              \
 	}                                                                                             \
 }                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline void S##_cmbtile(const double *coef,  \
+		int64_t n, const float *x, int64_t d, int64_t c, float *out, const int kb) {            \
+	VD acc[4][2];                                                                                 \
+	for (int a = 0; a < kb; a++) acc[a][0] = acc[a][1] = (VD){0};                                 \
+	for (int64_t i = 0; i < n; i++) {                                                             \
+		VD x0 = S##_ldf(x + i * d + c), x1 = S##_ldf(x + i * d + c + L);                          \
+		for (int a = 0; a < kb; a++) {                                                            \
+			VD b = S##_bc(coef[a * n + i]);                                                       \
+			acc[a][0] += b * x0;                                                                  \
+			acc[a][1] += b * x1;                                                                  \
+		}                                                                                         \
+	}                                                                                             \
+	for (int a = 0; a < kb; a++) {                                                                \
+		VF f0 = __builtin_convertvector(acc[a][0], VF), f1 = __builtin_convertvector(acc[a][1], VF); \
+		memcpy(out + a * d + c, &f0, sizeof f0);                                                  \
+		memcpy(out + a * d + c + L, &f1, sizeof f1);                                              \
+	}                                                                                             \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_combine(const double *coef, int64_t m, int64_t n,   \
+		const float *x, int64_t d, int64_t c0, int64_t c1, float *out) {                         \
+	int64_t cv = c0 + (c1 - c0) / (2 * L) * (2 * L);                                              \
+	for (int64_t c = c0; c < cv; c += 2 * L) {                                                    \
+		int64_t k = 0;                                                                            \
+		for (; k + 4 <= m; k += 4) S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 4);         \
+		switch (m - k) {                                                                          \
+		case 3: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 3); break;                     \
+		case 2: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 2); break;                     \
+		case 1: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 1); break;                     \
+		}                                                                                         \
+	}                                                                                             \
+	for (int64_t k = 0; k < m; k++)                                                               \
+		for (int64_t c = cv; c < c1; c++) {                                                       \
+			double acc = 0;                                                                       \
+			for (int64_t i = 0; i < n; i++) acc += coef[k * n + i] * (double)x[i * d + c];        \
+			out[k * d + c] = (float)acc;                                                          \
+		}                                                                                         \
+}                                                                                                 \
 __attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows, int64_t cols,  \
 		const double *x, double *y, int trans) {                                                 \
 	if (!trans) {                                                                                 \
@@ -217,8 +258,69 @@ __attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows
 	}                                                                                             \
 }
 
+// The products of a PCA (X·Xᵀ and X·Bᵀ of long float32 rows) in float32 vectors: VS holds LS
+// floats. W2W_CROSS_VARIANT(S, TGT, VS, LS, PR) defines
+//   S_cross(x, ldx, ni, y, ldy, mj, k, out, ldo)
+//                                   out[i·ldo+j] += Σ_t x[i·ldx+t]·y[j·ldy+t] for i < ni,
+//                                   j < mj, t < k, in PR×PR register tiles over slices of
+//                                   W2W_CROSS_SLICE columns; each lane sums its products in
+//                                   float32 within a slice and the lanes are added in float64.
+#define W2W_CROSS_SLICE 1024
+#define W2W_CROSS_VARIANT(S, TGT, VS, LS, PR)                                                      \
+__attribute__((target(TGT), always_inline)) static inline VS S##_lds(const float *p) {            \
+	VS v; memcpy(&v, p, sizeof v); return v;                                                      \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline double S##_hsumd(VS v) {                \
+	double s = 0;                                                                                 \
+	for (int t = 0; t < LS; t++) s += (double)v[t];                                               \
+	return s;                                                                                     \
+}                                                                                                 \
+__attribute__((target(TGT), always_inline)) static inline void S##_ctile(const float *x,         \
+		int64_t ldx, const float *y, int64_t ldy, int64_t k, double *out, int64_t ldo,            \
+		const int pa, const int pb) {                                                            \
+	VS acc[PR][PR];                                                                               \
+	for (int a = 0; a < pa; a++)                                                                  \
+		for (int b = 0; b < pb; b++) acc[a][b] = (VS){0};                                         \
+	int64_t kv = k / LS * LS;                                                                     \
+	for (int64_t t = 0; t < kv; t += LS) {                                                        \
+		VS xa[PR], yb[PR];                                                                        \
+		for (int a = 0; a < pa; a++) xa[a] = S##_lds(x + a * ldx + t);                            \
+		for (int b = 0; b < pb; b++) yb[b] = S##_lds(y + b * ldy + t);                            \
+		for (int a = 0; a < pa; a++)                                                              \
+			for (int b = 0; b < pb; b++) acc[a][b] += xa[a] * yb[b];                              \
+	}                                                                                             \
+	for (int a = 0; a < pa; a++)                                                                  \
+		for (int b = 0; b < pb; b++) {                                                            \
+			float tail = 0;                                                                       \
+			for (int64_t t = kv; t < k; t++) tail += x[a * ldx + t] * y[b * ldy + t];             \
+			out[a * ldo + b] += S##_hsumd(acc[a][b]) + (double)tail;                              \
+		}                                                                                         \
+}                                                                                                 \
+__attribute__((target(TGT))) static void S##_cross(const float *x, int64_t ldx, int64_t ni,      \
+		const float *y, int64_t ldy, int64_t mj, int64_t k, double *out, int64_t ldo) {         \
+	for (int64_t t0 = 0; t0 < k; t0 += W2W_CROSS_SLICE) {                                         \
+		int64_t kk = k - t0 < W2W_CROSS_SLICE ? k - t0 : W2W_CROSS_SLICE;                         \
+		int64_t i = 0;                                                                            \
+		for (; i + PR <= ni; i += PR) {                                                           \
+			int64_t j = 0;                                                                        \
+			for (; j + PR <= mj; j += PR)                                                         \
+				S##_ctile(x + i * ldx + t0, ldx, y + j * ldy + t0, ldy, kk, out + i * ldo + j,    \
+					ldo, PR, PR);                                                                 \
+			for (; j < mj; j++)                                                                   \
+				S##_ctile(x + i * ldx + t0, ldx, y + j * ldy + t0, ldy, kk, out + i * ldo + j,    \
+					ldo, PR, 1);                                                                  \
+		}                                                                                         \
+		for (; i < ni; i++)                                                                       \
+			for (int64_t j = 0; j < mj; j++)                                                      \
+				S##_ctile(x + i * ldx + t0, ldx, y + j * ldy + t0, ldy, kk, out + i * ldo + j,    \
+					ldo, 1, 1);                                                                   \
+	}                                                                                             \
+}
+
 W2W_VARIANT(w2w512, "avx512f,avx2,fma", w2w_v8d, w2w_v8f, 8, 3, 4, _mm512_set1_pd)
 W2W_VARIANT(w2w256, "avx2,fma", w2w_v4d, w2w_v4f, 4, 3, 3, _mm256_set1_pd)
+W2W_CROSS_VARIANT(w2w512, "avx512f,avx2,fma", w2w_v16f, 16, 4)
+W2W_CROSS_VARIANT(w2w256, "avx2,fma", w2w_v8f, 8, 3)
 
 // The r×r step of the Cholesky route, as toppair.go does it in Go (same algorithm, same
 // order of operations; the two are tested against each other): with ga = L·Lᵀ, c = L⁻ᵀ·e for
@@ -449,6 +551,24 @@ static int w2w_gram_rows(const float *b, int64_t r, int64_t n, double *g) {
 	return -1;
 }
 
+static int w2w_cross(const float *x, int64_t ldx, int64_t ni, const float *y, int64_t ldy, int64_t mj,
+		int64_t k, double *out, int64_t ldo) {
+	switch (w2w_level) {
+	case 2: w2w512_cross(x, ldx, ni, y, ldy, mj, k, out, ldo); return 0;
+	case 1: w2w256_cross(x, ldx, ni, y, ldy, mj, k, out, ldo); return 0;
+	}
+	return -1;
+}
+
+static int w2w_combine(const double *coef, int64_t m, int64_t n, const float *x, int64_t d, int64_t c0,
+		int64_t c1, float *out) {
+	switch (w2w_level) {
+	case 2: w2w512_combine(coef, m, n, x, d, c0, c1, out); return 0;
+	case 1: w2w256_combine(coef, m, n, x, d, c0, c1, out); return 0;
+	}
+	return -1;
+}
+
 static int w2w_centre(float *x, int64_t n, int64_t d, int64_t c0, int64_t c1, double *mu) {
 	switch (w2w_level) {
 	case 2: w2w512_centre(x, n, d, c0, c1, mu); return 0;
@@ -528,6 +648,30 @@ func cGramRows(b []float32, r, n int) []float64 {
 		return gramOfRows(b, r, n)
 	}
 	return g
+}
+
+// cCrossBlock adds x_i·y_j (float32 products summed in float32 per vector lane over slices of
+// 1,024 columns, the lanes in float64) to out[i·ldo+j] for i < ni, j < mj over k columns;
+// rows of x and y are ldx and ldy apart. It reports false when the C kernels do not run.
+func cCrossBlock(x []float32, ldx, ni int, y []float32, ldy, mj, k int, out []float64, ldo int) bool {
+	if nativeKernelLevel == kernelGo || ni <= 0 || mj <= 0 || k <= 0 ||
+		len(x) < (ni-1)*ldx+k || len(y) < (mj-1)*ldy+k || len(out) < (ni-1)*ldo+mj {
+		return false
+	}
+	return C.w2w_cross((*C.float)(&x[0]), C.int64_t(ldx), C.int64_t(ni), (*C.float)(&y[0]), C.int64_t(ldy),
+		C.int64_t(mj), C.int64_t(k), (*C.double)(&out[0]), C.int64_t(ldo)) == 0
+}
+
+// cCombineBlock sets columns c0..c1−1 of out = C·X (C m×n float64, X n×d and out m×d
+// float32, row-major), accumulating in float64 as [CPU.Combine] does. It reports false when
+// the C kernels do not run.
+func cCombineBlock(coef []float64, m, n int, x []float32, d, c0, c1 int, out []float32) bool {
+	if nativeKernelLevel == kernelGo || m <= 0 || n <= 0 || c1 <= c0 || c1 > d ||
+		len(coef) < m*n || len(x) < n*d || len(out) < m*d {
+		return false
+	}
+	return C.w2w_combine((*C.double)(&coef[0]), C.int64_t(m), C.int64_t(n), (*C.float)(&x[0]), C.int64_t(d),
+		C.int64_t(c0), C.int64_t(c1), (*C.float)(&out[0])) == 0
 }
 
 // cCentreBlock sets mu to the means of columns c0..c1−1 of the row-major n×d matrix x and

@@ -178,3 +178,88 @@ func TestCTopCoefMatchesGo(t *testing.T) {
 	assert.False(t, okW)
 	assert.False(t, okG)
 }
+
+// TestCCrossMatchesGo compares the C products of the PCA (Gram X·Xᵀ and X·Bᵀ) with the Go
+// ones for every variant the CPU runs, on odd shapes (rows not multiples of the 3×3 and 4×4
+// tiles, columns not multiples of the vector width or the 1,024-column slices), to 1e-5 of
+// the absolute sums (both sum float32 products in float32 over short runs), and checks that
+// the result is the same bit for bit for any number of workers.
+func TestCCrossMatchesGo(t *testing.T) {
+	if nativeKernelLevel == kernelGo {
+		t.Skip("CPU has neither AVX2+FMA nor AVX-512: the Go kernels run")
+	}
+	defer setKernelLevel(nativeKernelLevel)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, s := range []struct{ n, m, d int }{{1, 1, 1}, {5, 3, 17}, {37, 9, 70001}, {70, 66, 4097}, {130, 5, 1500}} {
+		x := randFloats(rng, s.n*s.d, 1)
+		b := randFloats(rng, s.m*s.d, 1)
+		abs := func(v []float32) []float32 {
+			out := make([]float32, len(v))
+			for i, f := range v {
+				out[i] = float32(math.Abs(float64(f)))
+			}
+			return out
+		}
+		setKernelLevel(kernelGo)
+		cpu := CPU{Workers: 2}
+		wantG, scaleG := make([]float64, s.n*s.n), make([]float64, s.n*s.n)
+		require.NoError(t, cpu.Gram(ctx, x, s.n, s.d, wantG))
+		require.NoError(t, cpu.Gram(ctx, abs(x), s.n, s.d, scaleG))
+		wantP, scaleP := make([]float64, s.n*s.m), make([]float64, s.n*s.m)
+		require.NoError(t, cpu.MulT(ctx, x, s.n, s.d, b, s.m, wantP))
+		require.NoError(t, cpu.MulT(ctx, abs(x), s.n, s.d, abs(b), s.m, scaleP))
+		for _, level := range []int{kernelAVX2, kernelAVX512} {
+			if setKernelLevel(level) != level {
+				continue
+			}
+			var first []float64
+			for _, w := range []int{1, 3} {
+				g := make([]float64, s.n*s.n)
+				require.NoError(t, CPU{Workers: w}.Gram(ctx, x, s.n, s.d, g))
+				for i := range g {
+					assert.InDelta(t, wantG[i], g[i], 1e-5*scaleG[i], "%v level %d gram[%d]", s, level, i)
+				}
+				if first == nil {
+					first = g
+				} else {
+					assert.Equal(t, first, g, "workers")
+				}
+			}
+			p := make([]float64, s.n*s.m)
+			require.NoError(t, cpu.MulT(ctx, x, s.n, s.d, b, s.m, p))
+			for i := range p {
+				assert.InDelta(t, wantP[i], p[i], 1e-5*scaleP[i], "%v level %d mult[%d]", s, level, i)
+			}
+		}
+	}
+}
+
+// TestCCombineMatchesGo compares the C combination C·X with the Go one (both accumulate in
+// float64) for every variant the CPU runs, with m not a multiple of the 4-row tile and d not
+// a multiple of the column step or chunk.
+func TestCCombineMatchesGo(t *testing.T) {
+	if nativeKernelLevel == kernelGo {
+		t.Skip("CPU has neither AVX2+FMA nor AVX-512: the Go kernels run")
+	}
+	defer setKernelLevel(nativeKernelLevel)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []struct{ m, n, d int }{{1, 1, 1}, {3, 7, 33}, {10, 37, 5000}, {5, 2, 2*combineColChunk + 9}} {
+		coef := f64(randFloats(rng, s.m*s.n, 1))
+		x := randFloats(rng, s.n*s.d, 1)
+		setKernelLevel(kernelGo)
+		want := make([]float32, s.m*s.d)
+		require.NoError(t, CPU{}.Combine(ctx, coef, s.m, x, s.n, s.d, want))
+		for _, level := range []int{kernelAVX2, kernelAVX512} {
+			if setKernelLevel(level) != level {
+				continue
+			}
+			got := make([]float32, s.m*s.d)
+			require.NoError(t, CPU{}.Combine(ctx, coef, s.m, x, s.n, s.d, got))
+			for i := range want {
+				assert.InDelta(t, want[i], got[i], 1e-6*math.Max(1, math.Abs(float64(want[i]))), "%v level %d [%d]", s, level, i)
+			}
+		}
+	}
+}
