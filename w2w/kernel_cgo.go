@@ -341,7 +341,7 @@ static void w2w_tridiag_top(const double *d, const double *e, int64_t n, double 
 	}
 	if (scale == 0) {
 		for (int64_t i = 0; i < n; i++) x[i] = 0;
-		x[0] = 1;
+		x[n - 1] = 1;
 		return;
 	}
 	double tiny = scale * 1e-300, eps = 2.220446049250313e-16;

@@ -233,6 +233,10 @@ type eigenTopper interface {
 // topEigen returns the top k eigenpairs (descending) of the symmetric n×n matrix g, dropping
 // eigenvalues below relEigenFloor of the largest.
 func topEigen(g []float64, n, k int) ([]float64, *mat.Dense, error) {
+	if n >= partialEigenMinN && k*partialEigenRatio <= n {
+		lam, E := topEigenPartial(g, n, k)
+		return lam, E, nil
+	}
 	var es mat.EigenSym
 	if !es.Factorize(mat.NewSymDense(n, g), true) {
 		return nil, nil, fmt.Errorf("%w: eigen decomposition of the %dx%d gram matrix did not converge", ErrUnsupported, n, n)

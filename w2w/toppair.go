@@ -209,9 +209,19 @@ const (
 // tridiagTopVector returns a unit eigenvector for the largest eigenvalue of the symmetric
 // tridiagonal matrix with diagonal d and off-diagonal e.
 func tridiagTopVector(d, e []float64) []float64 {
+	_, x := tridiagEigenpair(d, e, len(d)-1, nil)
+	return x
+}
+
+// tridiagEigenpair returns the eigenvalue of index idx (ascending, 0 ≤ idx < n) of the
+// symmetric tridiagonal matrix with diagonal d and off-diagonal e, by Sturm-sequence
+// bisection, and a unit eigenvector by inverse iteration, orthogonalised at every step
+// against the unit vectors prev (eigenvectors already found for nearby eigenvalues), as
+// LAPACK's dstein does for clusters.
+func tridiagEigenpair(d, e []float64, idx int, prev [][]float64) (float64, []float64) {
 	n := len(d)
 	if n == 1 {
-		return []float64{1}
+		return d[0], []float64{1}
 	}
 	// Gershgorin bounds.
 	lo, hi, scale := math.Inf(1), math.Inf(-1), 0.0
@@ -228,8 +238,8 @@ func tridiagTopVector(d, e []float64) []float64 {
 	}
 	if scale == 0 {
 		v := make([]float64, n)
-		v[0] = 1
-		return v
+		v[idx] = 1
+		return 0, v
 	}
 	tiny := scale * 1e-300
 	// below(x) counts the eigenvalues below x (Sturm sequence of T − x·I).
@@ -257,7 +267,7 @@ func tridiagTopVector(d, e []float64) []float64 {
 		if mid == lo || mid == hi {
 			break
 		}
-		if below(mid) == n {
+		if below(mid) > idx {
 			hi = mid
 		} else {
 			lo = mid
@@ -333,6 +343,15 @@ func tridiagTopVector(d, e []float64) []float64 {
 			}
 			x[i] = acc / diag[i]
 		}
+		for _, p := range prev {
+			t := 0.0
+			for i, v := range p {
+				t += v * x[i]
+			}
+			for i, v := range p {
+				x[i] -= t * v
+			}
+		}
 		// Rescale to the largest entry to stay in range.
 		m := 0.0
 		for _, v := range x {
@@ -346,5 +365,5 @@ func tridiagTopVector(d, e []float64) []float64 {
 		}
 	}
 	normalize(x)
-	return x
+	return lambda, x
 }
