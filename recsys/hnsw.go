@@ -13,9 +13,9 @@ import (
 // HNSW defaults from Malkov & Yashunin 2018 ("Efficient and robust approximate nearest
 // neighbor search using Hierarchical Navigable Small World graphs", §4.1 and hnswlib): M = 16
 // links per node, 2M on layer 0, efConstruction = 200, level multiplier 1/ln M. The search
-// beam of 400 is ours: it gave recall@100 ≥ 0.95 against exact top-k in BenchmarkHNSW
-// (clustered unit vectors, 20,000 × 128 up to 1,000,000 × 512; see BENCHMARKS.md), where 200
-// fell short at the larger sizes.
+// beam of 400 is ours: in BenchmarkHNSW (1,000,000 clustered unit vectors of 512
+// dimensions, k = 100; see BENCHMARKS.md) recall@100 against exact top-k was 0.969 at ef
+// 100, 0.997 at 200 and 0.999 at 400, beyond which it no longer grew.
 const (
 	DefaultHNSWM              = 16
 	DefaultHNSWEfConstruction = 200
