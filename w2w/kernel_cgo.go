@@ -32,6 +32,11 @@ typedef float w2w_v4f __attribute__((vector_size(16)));
 // 256 KiB blocks (L2) measured about 10 % slower.
 #define W2W_CHUNK_DOUBLES 4096
 
+// W2W_COMBINE_SLAB is the column slab of S_combine: the slab of every row is copied into one
+// buffer first, so the register tiles walk rows a kilobyte apart instead of a whole row of X
+// (2.4 MB for an SD1.5-sized vector) apart, which costs a page-table walk per row.
+#define W2W_COMBINE_SLAB 256
+
 // W2W_VARIANT(S, TGT, VD, VF, L, CN, PR, BC) defines, with prefix S for target TGT (vectors VD
 // of L doubles, VF of L floats, BC the intrinsic that broadcasts one double):
 //   S_widen(src, dst, n)            dst[0:n] = (double)src[0:n];
@@ -49,7 +54,8 @@ typedef float w2w_v4f __attribute__((vector_size(16)));
 //                                   x (summed in row order), subtracted from them in place;
 //   S_combine(coef, m, n, x, d, c0, c1, out)
 //                                   out[k][c] = Σ_i coef[k][i]·x[i][c] for k < m and columns
-//                                   c0 ≤ c < c1 (coef m×n float64, x n×d and out m×d float32);
+//                                   c0 ≤ c < c1 (coef m×n float64, x n×d and out m×d float32),
+//                                   -1 when its slab buffer cannot be allocated;
 //   S_matvec(a, rows, cols, x, y, trans)
 //                                   y = A·x (trans 0) or y = Aᵀ·x (trans 1).
 // The gram functions return -1 when their buffers cannot be allocated.
@@ -197,11 +203,11 @@ __attribute__((target(TGT))) static void S##_centre(float *x, int64_t n, int64_t
 	}                                                                                             \
 }                                                                                                 \
 __attribute__((target(TGT), always_inline)) static inline void S##_cmbtile(const double *coef,  \
-		int64_t n, const float *x, int64_t d, int64_t c, float *out, const int kb) {            \
+		int64_t n, const float *x, int64_t ldx, int64_t c, float *out, int64_t d, const int kb) { \
 	VD acc[4][2];                                                                                 \
 	for (int a = 0; a < kb; a++) acc[a][0] = acc[a][1] = (VD){0};                                 \
 	for (int64_t i = 0; i < n; i++) {                                                             \
-		VD x0 = S##_ldf(x + i * d + c), x1 = S##_ldf(x + i * d + c + L);                          \
+		VD x0 = S##_ldf(x + i * ldx + c), x1 = S##_ldf(x + i * ldx + c + L);                      \
 		for (int a = 0; a < kb; a++) {                                                            \
 			VD b = S##_bc(coef[a * n + i]);                                                       \
 			acc[a][0] += b * x0;                                                                  \
@@ -214,24 +220,33 @@ __attribute__((target(TGT), always_inline)) static inline void S##_cmbtile(const
 		memcpy(out + a * d + c + L, &f1, sizeof f1);                                              \
 	}                                                                                             \
 }                                                                                                 \
-__attribute__((target(TGT))) static void S##_combine(const double *coef, int64_t m, int64_t n,   \
+__attribute__((target(TGT))) static int S##_combine(const double *coef, int64_t m, int64_t n,    \
 		const float *x, int64_t d, int64_t c0, int64_t c1, float *out) {                         \
-	int64_t cv = c0 + (c1 - c0) / (2 * L) * (2 * L);                                              \
-	for (int64_t c = c0; c < cv; c += 2 * L) {                                                    \
-		int64_t k = 0;                                                                            \
-		for (; k + 4 <= m; k += 4) S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 4);         \
-		switch (m - k) {                                                                          \
-		case 3: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 3); break;                     \
-		case 2: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 2); break;                     \
-		case 1: S##_cmbtile(coef + k * n, n, x, d, c, out + k * d, 1); break;                     \
+	float *buf = malloc(sizeof(float) * n * W2W_COMBINE_SLAB);                                    \
+	if (!buf) return -1;                                                                          \
+	for (int64_t s0 = c0; s0 < c1; s0 += W2W_COMBINE_SLAB) {                                      \
+		int64_t w = c1 - s0 < W2W_COMBINE_SLAB ? c1 - s0 : W2W_COMBINE_SLAB;                      \
+		int64_t wv = w / (2 * L) * (2 * L);                                                       \
+		for (int64_t i = 0; i < n; i++) memcpy(buf + i * W2W_COMBINE_SLAB, x + i * d + s0, sizeof(float) * w); \
+		for (int64_t c = 0; c < wv; c += 2 * L) {                                                 \
+			int64_t k = 0;                                                                        \
+			for (; k + 4 <= m; k += 4)                                                            \
+				S##_cmbtile(coef + k * n, n, buf, W2W_COMBINE_SLAB, c, out + k * d + s0, d, 4); \
+			switch (m - k) {                                                                      \
+			case 3: S##_cmbtile(coef + k * n, n, buf, W2W_COMBINE_SLAB, c, out + k * d + s0, d, 3); break; \
+			case 2: S##_cmbtile(coef + k * n, n, buf, W2W_COMBINE_SLAB, c, out + k * d + s0, d, 2); break; \
+			case 1: S##_cmbtile(coef + k * n, n, buf, W2W_COMBINE_SLAB, c, out + k * d + s0, d, 1); break; \
+			}                                                                                     \
 		}                                                                                         \
+		for (int64_t k = 0; k < m; k++)                                                           \
+			for (int64_t c = wv; c < w; c++) {                                                    \
+				double acc = 0;                                                                   \
+				for (int64_t i = 0; i < n; i++) acc += coef[k * n + i] * (double)buf[i * W2W_COMBINE_SLAB + c]; \
+				out[k * d + s0 + c] = (float)acc;                                                 \
+			}                                                                                     \
 	}                                                                                             \
-	for (int64_t k = 0; k < m; k++)                                                               \
-		for (int64_t c = cv; c < c1; c++) {                                                       \
-			double acc = 0;                                                                       \
-			for (int64_t i = 0; i < n; i++) acc += coef[k * n + i] * (double)x[i * d + c];        \
-			out[k * d + c] = (float)acc;                                                          \
-		}                                                                                         \
+	free(buf);                                                                                    \
+	return 0;                                                                                     \
 }                                                                                                 \
 __attribute__((target(TGT))) static void S##_matvec(const float *a, int64_t rows, int64_t cols,  \
 		const double *x, double *y, int trans) {                                                 \
@@ -563,8 +578,8 @@ static int w2w_cross(const float *x, int64_t ldx, int64_t ni, const float *y, in
 static int w2w_combine(const double *coef, int64_t m, int64_t n, const float *x, int64_t d, int64_t c0,
 		int64_t c1, float *out) {
 	switch (w2w_level) {
-	case 2: w2w512_combine(coef, m, n, x, d, c0, c1, out); return 0;
-	case 1: w2w256_combine(coef, m, n, x, d, c0, c1, out); return 0;
+	case 2: return w2w512_combine(coef, m, n, x, d, c0, c1, out);
+	case 1: return w2w256_combine(coef, m, n, x, d, c0, c1, out);
 	}
 	return -1;
 }
