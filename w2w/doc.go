@@ -64,7 +64,12 @@
 // Each module is computed by one goroutine in a fixed order, so results do not depend on
 // the number of workers. The r×r step needs only the top eigenvector of one symmetric
 // matrix: Householder tridiagonalisation, Sturm bisection for the largest eigenvalue and
-// inverse iteration, instead of a full eigendecomposition.
+// inverse iteration, instead of a full eigendecomposition. The same C file serves the CPU
+// backend's PCA: centring (bit-identical to Go), the Gram matrix and X·Bᵀ (float32 products
+// summed in float32 per vector lane over 1,024 columns, the lanes in float64, as the Go
+// kernels sum runs of 256) and C·X (float64 accumulation); for a large population only the
+// top m eigenpairs of the Gram matrix are computed (tridiagonalisation, bisection, inverse
+// iteration), as LAPACK's dsyevr does for the OpenBLAS backend.
 //
 // # Invariants
 //
