@@ -147,6 +147,13 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 	if r <= 0 || m <= 0 || n <= 0 || len(sf.A) != m*r || len(sf.B) != r*n {
 		return Triplet{}, fmt.Errorf("w2w: factor %dx%d·%dx%d: %w", m, r, r, n, ErrShapeMismatch)
 	}
+	if r > min(m, n) {
+		// A rank above the smaller side (a LoRA of rank 2,000 on a 1×1 layer, say) would cost
+		// O(r³) in the r×r step; ΔW itself is small then, so form it (m·n·r) and factor it
+		// as ΔW·I or I·ΔW of rank min(m, n).
+		sf = smallSideFactor(sf)
+		m, n, r = sf.Rows, sf.Cols, sf.Rank
+	}
 	ga := k.gramCols(sf.A, m, r)
 	gb := k.gramRows(sf.B, r, n)
 	energy := 0.0
@@ -222,6 +229,41 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 		t.V[j] = float32(x) + 0
 	}
 	return t, nil
+}
+
+// smallSideFactor returns A·B (formed with float64 accumulation, rounded to float32) as the
+// factor ΔW·I (n < m) or I·ΔW (m ≤ n) of rank min(m, n), with the same scale.
+func smallSideFactor(sf ScaledFactor) ScaledFactor {
+	m, n, r := sf.Rows, sf.Cols, sf.Rank
+	w := make([]float32, m*n)
+	row := make([]float64, n)
+	for i := 0; i < m; i++ {
+		for j := range row {
+			row[j] = 0
+		}
+		for q := 0; q < r; q++ {
+			a := float64(sf.A[i*r+q])
+			if a == 0 {
+				continue
+			}
+			bq := sf.B[q*n : q*n+n]
+			for j, b := range bq {
+				row[j] += a * float64(b)
+			}
+		}
+		for j, v := range row {
+			w[i*n+j] = float32(v)
+		}
+	}
+	k := min(m, n)
+	id := make([]float32, k*k)
+	for i := 0; i < k; i++ {
+		id[i*k+i] = 1
+	}
+	if m <= n {
+		return ScaledFactor{Factor: Factor{Rows: m, Cols: n, Rank: m, A: id, B: w}, Scale: sf.Scale}
+	}
+	return ScaledFactor{Factor: Factor{Rows: m, Cols: n, Rank: n, A: w, B: id}, Scale: sf.Scale}
 }
 
 // choleskyMinPivot is the smallest squared pivot of G_A = L·Lᵀ, relative to the largest,

@@ -195,3 +195,22 @@ func TestReduceZeroAndCancel(t *testing.T) {
 	_, err = Reduce(ctx, l, nil)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestTopTripletRankAboveShape checks factors whose rank far exceeds both sides of ΔW (the
+// r×r step would cost O(r³); ΔW is formed instead) against the full SVD.
+func TestTopTripletRankAboveShape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	for _, s := range []struct{ m, n, r int }{{1, 1, 1500}, {3, 2, 2000}, {2, 5, 700}, {40, 9, 300}} {
+		sf := ScaledFactor{Factor: Factor{Rows: s.m, Cols: s.n, Rank: s.r, A: randFloats(rng, s.m*s.r, 0.1), B: randFloats(rng, s.r*s.n, 0.1)}, Scale: -0.25}
+		for _, k := range []tripletKernels{goKernels, cpuKernels} {
+			got, err := topTriplet(sf, k)
+			require.NoError(t, err)
+			sigma, energy, u, v := fullSVDTop(t, sf)
+			name := fmt.Sprintf("%dx%d_r%d", s.m, s.n, s.r)
+			assert.InDelta(t, 1, got.Sigma/sigma, 1e-5, name)
+			assert.InDelta(t, 1, got.Energy/energy, 1e-5, name)
+			assert.Less(t, relVecErr(got.U, u), 1e-5, name)
+			assert.Less(t, relVecErr(got.V, v), 1e-5, name)
+		}
+	}
+}

@@ -125,3 +125,47 @@ func TestReduceFileErrors(t *testing.T) {
 	_, err = ReduceFile(cctx, good, nil)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// FuzzReduceFile checks that the overlapped read and reduction never panics and agrees with
+// LoadLoRA followed by Reduce on any file: the same error, or the same result.
+func FuzzReduceFile(f *testing.F) {
+	mk := func(ts ...Tensor) []byte {
+		b, err := EncodeSafetensors(ts, map[string]string{"ss_network_dim": "1"})
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	one := func(v float32) []byte { b, _ := EncodeFloat32(F32, []float32{v, v * 2}); return b }
+	f.Add(mk(
+		Tensor{Name: "lora_unet_a_attn1_to_q.lora_down.weight", DType: F32, Shape: []int{1, 2}, Data: one(1)},
+		Tensor{Name: "lora_unet_a_attn1_to_q.lora_up.weight", DType: F32, Shape: []int{2, 1}, Data: one(3)},
+		Tensor{Name: "lora_unet_b_ff_net_2.lora_down.weight", DType: F16, Shape: []int{1, 2}, Data: []byte{0, 60, 0, 188}},
+		Tensor{Name: "lora_unet_b_ff_net_2.lora_up.weight", DType: BF16, Shape: []int{2, 1}, Data: []byte{128, 63, 0, 64}},
+		Tensor{Name: "lora_unet_b_ff_net_2.alpha", DType: F32, Shape: []int{}, Data: one(0.5)[:4]},
+	))
+	f.Add([]byte{})
+	dir := f.TempDir()
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f.safetensors")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := ReduceFile(ctx, p, nil)
+		l, err := LoadLoRA(p)
+		if err != nil {
+			if gerr == nil || gerr.Error() != err.Error() {
+				t.Fatalf("LoadLoRA: %v; ReduceFile: %v", err, gerr)
+			}
+			return
+		}
+		want, werr := Reduce(ctx, l, nil)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("Reduce: %v; ReduceFile: %v", werr, gerr)
+		}
+		if werr == nil && !assert.ObjectsAreEqual(want, got) {
+			t.Fatalf("results differ")
+		}
+	})
+}
