@@ -214,3 +214,22 @@ func TestTopTripletRankAboveShape(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceIndependentOfWorkers checks that the reduction is the same bit for bit whatever
+// the number of goroutines (each module is reduced by one goroutine in a fixed order).
+func TestReduceIndependentOfWorkers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 2))
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 8, F16, sampleModules(rng, 6), rng)
+	p := filepath.Join(t.TempDir(), "w.safetensors")
+	require.NoError(t, WriteSafetensors(p, ts, nil))
+	l, err := LoadLoRA(p)
+	require.NoError(t, err)
+	ctx := context.Background()
+	one, err := Reduce(ctx, l, &ReduceOptions{Backend: CPU{Workers: 1}})
+	require.NoError(t, err)
+	for _, w := range []int{2, 3, 7} {
+		got, err := Reduce(ctx, l, &ReduceOptions{Backend: CPU{Workers: w}})
+		require.NoError(t, err)
+		assert.Equal(t, one, got, "workers %d", w)
+	}
+}
