@@ -19,13 +19,13 @@ func TestConformance(t *testing.T) {
 			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20})
 		},
 		"item2vec-window": func(seed uint64) recsys.Model {
-			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20, Window: 2})
+			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20, Window: 2, Scoring: recsys.Item2VecCosine})
 		},
 		"twotower": func(seed uint64) recsys.Model {
 			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02})
 		},
-		"twotower-vectors": func(seed uint64) recsys.Model {
-			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, ItemVectors: plantedVectors()})
+		"twotower-vectors-logq": func(seed uint64) recsys.Model {
+			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, ItemVectors: plantedVectors(), LogQ: true})
 		},
 		"sasrec": func(seed uint64) recsys.Model {
 			return recsys.NewSASRec(recsys.SASRecOptions{Seed: seed, Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005})

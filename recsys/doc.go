@@ -21,10 +21,11 @@
 //
 //   - [ItemKNN], [UserKNN]: RecBole's neighbourhood models (shrunk cosine, k = 100, zero
 //     self-similarity, summed scores).
-//   - [Item2Vec]: skip-gram with negative sampling over each user's item set.
-//   - [TwoTower]: in-batch softmax with the sampling-bias (log Q) correction and the
-//     streaming frequency estimate of Yi et al. 2019, optionally initialised from given item
-//     vectors (the paper uses ViT image embeddings for images).
+//   - [Item2Vec]: skip-gram with negative sampling over each user's item set; candidates are
+//     scored by the skip-gram logits against the history ([Item2VecScoring]).
+//   - [TwoTower]: in-batch softmax, with the sampling-bias (log Q) correction and the
+//     streaming frequency estimate of Yi et al. 2019 as an option, towers optionally
+//     initialised from given item vectors (the paper uses ViT image embeddings for images).
 //   - [SASRec]: Kang & McAuley 2018 with the paper's defaults (d = 50, two blocks, one head,
 //     learned positions, shared item embeddings, binary cross-entropy with one sampled
 //     negative, Adam); [LossCE] selects RecBole's softmax variant.

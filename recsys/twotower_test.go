@@ -34,7 +34,7 @@ func TestTwoTowerGradientMatchesFiniteDifferences(t *testing.T) {
 	for i := range vecs {
 		vecs[i] = float32(rng.NormFloat64())
 	}
-	o := TwoTowerOptions{Dim: d, BatchSize: 4, Temperature: 0.5, ItemVectors: vecs}.withDefaults()
+	o := TwoTowerOptions{Dim: d, BatchSize: 4, Temperature: 0.5, ItemVectors: vecs, LogQ: true}.withDefaults()
 	m := &TwoTower{Options: o, numItems: n, vecDim: k, flat: make([]float32, 2*n*d+d*d+k*d)}
 	m.e, m.c, m.w, m.p = m.flat[:n*d], m.flat[n*d:2*n*d], m.flat[2*n*d:2*n*d+d*d], m.flat[2*n*d+d*d:]
 	for i := range m.flat {

@@ -6,8 +6,9 @@
 //	go run ./scripts/recsys_tune -data ../shared/data/recsys/sasrec_Video.txt \
 //	    -model item2vec -grid 'lr=0.025,0.05;epochs=10,20'
 //
-// Grid keys: item2vec: dim, neg, epochs, lr, pairs, window; twotower: dim, batch, epochs, lr, temp,
-// logq (0 or 1), history. Keys left out keep the model's defaults.
+// Grid keys: item2vec: dim, neg, epochs, lr, pairs, window, scoring (0 in·out, 1 cosine,
+// 2 dot: recsys.Item2VecScoring); twotower: dim, batch, epochs, lr, temp,
+// logq (0 or 1; off unless given), history. Keys left out keep the model's defaults.
 package main
 
 import (
@@ -65,7 +66,7 @@ func expand(grid string) ([]map[string]float64, []string, error) {
 
 func build(model string, c map[string]float64, seed uint64) (recsys.Model, error) {
 	known := map[string][]string{
-		"item2vec": {"dim", "neg", "epochs", "lr", "pairs", "window"},
+		"item2vec": {"dim", "neg", "epochs", "lr", "pairs", "window", "scoring"},
 		"twotower": {"dim", "batch", "epochs", "lr", "temp", "logq", "history"},
 	}[model]
 	for k := range c {
@@ -76,10 +77,11 @@ func build(model string, c map[string]float64, seed uint64) (recsys.Model, error
 	switch model {
 	case "item2vec":
 		return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: int(c["dim"]), Negatives: int(c["neg"]),
-			Epochs: int(c["epochs"]), LR: c["lr"], MaxPairs: int(c["pairs"]), Window: int(c["window"])}), nil
+			Epochs: int(c["epochs"]), LR: c["lr"], MaxPairs: int(c["pairs"]), Window: int(c["window"]),
+			Scoring: recsys.Item2VecScoring(c["scoring"])}), nil
 	case "twotower":
 		return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: int(c["dim"]), BatchSize: int(c["batch"]),
-			Epochs: int(c["epochs"]), LR: c["lr"], Temperature: c["temp"], NoLogQ: c["logq"] == 0 && hasKey(c, "logq"),
+			Epochs: int(c["epochs"]), LR: c["lr"], Temperature: c["temp"], LogQ: c["logq"] != 0,
 			History: int(c["history"])}), nil
 	}
 	return nil, fmt.Errorf("unknown -model %q (item2vec or twotower)", model)
@@ -94,7 +96,6 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-func hasKey(c map[string]float64, k string) bool { _, ok := c[k]; return ok }
 
 func run() error {
 	var (
