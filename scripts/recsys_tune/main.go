@@ -96,7 +96,6 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-
 func run() error {
 	var (
 		data  = flag.String("data", "", "interaction file, SASRec layout (required)")
