@@ -1,5 +1,6 @@
 # imagegem-go: build, test and benchmark targets.
-#   make test   fetch ONNX Runtime if missing, gofmt check, go vet, staticcheck, go test -race
+#   make test   fetch ONNX Runtime and install libopenblas-dev if missing, gofmt check, go vet,
+#               staticcheck, go test -race (and again for w2w with -tags openblas)
 #   make bench  run the benchmarks (see BENCHMARKS.md for the recorded results)
 
 GO          ?= go
@@ -14,7 +15,7 @@ BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 1x -timeout 60m
 
 export IMAGEGEM_ONNXRUNTIME_LIB ?= $(ORT_LIB)
 
-.PHONY: all build test fmt-check vet staticcheck unit bench onnxruntime tools clean cuda-toolkit cuda-ptx cuda-build
+.PHONY: all build test fmt-check vet staticcheck unit unit-openblas bench onnxruntime openblas tools clean cuda-toolkit cuda-ptx cuda-build
 
 all: build
 
@@ -25,6 +26,10 @@ onnxruntime: $(ORT_LIB)
 
 $(ORT_LIB): scripts/onnxruntime.sh
 	bash scripts/onnxruntime.sh
+
+# The w2w OpenBLAS backend (build tag openblas) needs Debian's libopenblas-dev.
+openblas:
+	bash scripts/openblas.sh
 
 tools: $(BIN)/staticcheck
 
@@ -44,7 +49,13 @@ staticcheck: tools
 unit: onnxruntime
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
-test: onnxruntime tools fmt-check vet staticcheck unit
+# The OpenBLAS build of w2w: vet, staticcheck and tests with the tag.
+unit-openblas: openblas tools
+	$(GO) vet -tags openblas ./w2w/...
+	$(BIN)/staticcheck -tags openblas ./w2w/...
+	$(GO) test $(TEST_FLAGS) -tags openblas ./w2w/...
+
+test: onnxruntime tools fmt-check vet staticcheck unit unit-openblas
 
 bench: onnxruntime
 	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...
