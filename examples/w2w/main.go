@@ -164,11 +164,7 @@ func directionCmd(ctx context.Context, args []string, out io.Writer) error {
 	for _, f := range files {
 		p := filepath.Join(*dir, f)
 		inputs = append(inputs, p)
-		l, err := w2w.LoadLoRA(p)
-		if err != nil {
-			return err
-		}
-		r, err := w2w.Reduce(ctx, l, nil)
+		r, err := w2w.ReduceFile(ctx, p, nil)
 		if err != nil {
 			return err
 		}
@@ -247,11 +243,7 @@ func editCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l, err := w2w.LoadLoRA(*in)
-	if err != nil {
-		return err
-	}
-	red, err := w2w.Reduce(ctx, l, nil)
+	red, err := w2w.ReduceFile(ctx, *in, nil)
 	if err != nil {
 		return err
 	}
