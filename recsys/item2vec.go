@@ -9,11 +9,13 @@ import (
 )
 
 // Item2Vec defaults (Barkan & Koenigstein 2016, which follows word2vec's skip-gram with
-// negative sampling: unigram^0.75 noise, 5 negatives, a linearly decaying learning rate).
-// The starting rate and the epochs were chosen on the validation split of the SASRec
-// "Video" (Amazon Games) data with scripts/recsys_tune: word2vec's 0.025 for 10 epochs gave
-// Recall@10 0.047, 0.05 for 20 epochs 0.066 (0.1 gave 0.064, 0.2 diverged; 10 negatives
-// 0.056); see BENCHMARKS.md.
+// negative sampling: unigram^0.75 noise, 5 negatives, a learning rate decaying linearly from
+// 0.025). The epochs were chosen on the validation split of the SASRec "Video" (Amazon
+// Games) data with scripts/recsys_tune (full ranking, Recall@10 with Item2VecInOut; see
+// BENCHMARKS.md): 10 / 20 / 40 epochs gave 0.047 / 0.065 / 0.067. A starting rate of 0.05
+// gave 0.066 at 20 epochs but diverged on small dense data (every worker's updates of a
+// round are summed, so an item many users share takes one large step), 0.2 diverged on
+// Games, and 10 negatives gave 0.056.
 const (
 	DefaultItem2VecDim       = 64
 	DefaultItem2VecNegatives = 5
