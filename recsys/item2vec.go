@@ -13,9 +13,9 @@ import (
 // 0.025). The epochs were chosen on the validation split of the SASRec "Video" (Amazon
 // Games) data with scripts/recsys_tune (full ranking, Recall@10 with Item2VecInOut; see
 // BENCHMARKS.md): 10 / 20 / 40 epochs gave 0.047 / 0.065 / 0.067. A starting rate of 0.05
-// gave 0.066 at 20 epochs but diverged on small dense data (every worker's updates of a
-// round are summed, so an item many users share takes one large step), 0.2 diverged on
-// Games, and 10 negatives gave 0.056.
+// gave 0.066 at 20 epochs but failed the conformance suite's small planted data (a round's
+// updates are summed before they are applied, so on dense data an item takes large steps),
+// 0.2 diverged on Games, and 10 negatives gave 0.056.
 const (
 	DefaultItem2VecDim       = 64
 	DefaultItem2VecNegatives = 5
