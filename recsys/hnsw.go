@@ -178,6 +178,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 	if err != nil {
 		return nil, err
 	}
+	h.locks = nil // Search reads the finished graph without them
 	return h, nil
 }
 
