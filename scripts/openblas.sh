@@ -4,7 +4,7 @@
 set -euo pipefail
 if [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] ||
 	ls /usr/include/*/openblas*/cblas.h >/dev/null 2>&1; then
-	if ldconfig -p | grep -q 'libopenblas\.so '; then
+	if ldconfig -p | grep 'libopenblas\.so ' >/dev/null; then
 		exit 0
 	fi
 fi
