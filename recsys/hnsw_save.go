@@ -257,7 +257,7 @@ func (hr *hnswReader) words(field string, count uint64) ([]uint32, error) {
 // hnswHeader is the fixed-size start of a saved index.
 type hnswHeader struct {
 	flags, metric, dim, n, m, efSearch, entry, top uint32
-	upper                                           uint64
+	upper                                          uint64
 }
 
 func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
