@@ -306,9 +306,6 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 		}
 		left -= k
 	}
-	if upper != hd.upper {
-		return nil, hr.errf("upper", 44, "header declares %d values, the levels need %d", hd.upper, upper)
-	}
 	if int(h.levels[h.entry]) != h.top {
 		return nil, hr.errf("top", 40, "%d, entry point %d has level %d", h.top, h.entry, h.levels[h.entry])
 	}
@@ -316,6 +313,9 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 		if int(l) > h.top {
 			return nil, hr.errf("levels", levelsOff+int64(i), "node %d level %d above the top layer %d", i, l, h.top)
 		}
+	}
+	if upper != hd.upper {
+		return nil, hr.errf("upper", 44, "header declares %d values, the levels need %d", hd.upper, upper)
 	}
 
 	// Layer-0 lists.
