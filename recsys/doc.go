@@ -38,7 +38,24 @@
 // For serving, [TopK] finds exact top-k by inner product with blocked float32 matrix
 // products, and [NewHNSW] builds an approximate index (a hierarchical navigable small-world
 // graph, Malkov & Yashunin 2018) for corpora too large to scan, by inner product or
-// Euclidean distance ([Metric]). [SaveFile] and [LoadFile] persist fitted models.
+// Euclidean distance ([Metric]). [SaveFile] and [LoadFile] persist fitted models;
+// [SaveHNSWFile] and [LoadHNSWFile] (or [HNSW.WriteTo] and [ReadHNSW] on streams) persist an
+// index, so that a large one is built once: at 1,000,000 × 512 the build takes minutes,
+// reading it back seconds.
+//
+// # HNSW file format
+//
+// A saved index is one little-endian binary file, version 1: the magic "IGEMHNSW", the
+// version (uint32), flags (uint32, bit 0 FullPrecision), metric, dim, n, M, EfSearch, the
+// entry point and its top layer (uint32 each), the number of int32 values in the upper-layer
+// lists (uint64); then one level byte per node; the layer-0 lists, node by node, each a
+// count and 2M slots (int32); the upper-layer lists of the nodes above layer 0, in node
+// order, layers 1..level, each a count and M slots; the float32 vectors, row-major; and a
+// CRC-32C (Castagnoli) of every byte before it. Slots past a list's count are zero, so one
+// index has exactly one encoding. The half-precision copy the graph is walked in is not
+// stored: it is a deterministic function of the float32 vectors and is rebuilt on load, so
+// a loaded index returns the same hits, scores included, as the one saved. EfConstruction,
+// Seed and Workers shaped the graph but are not needed to search it, and are not kept.
 //
 // The package recsystest holds the conformance suite every model here passes; a new model
 // calls recsystest.Run from its tests.
@@ -57,8 +74,13 @@
 //   - An [HNSW] index built with one worker is a deterministic function of its vectors and
 //     options; node levels never depend on the worker count. Its Search scores are exact
 //     (float32) whatever precision the graph was walked in.
-//   - Saved models are written to a temporary file in the destination folder and renamed into
-//     place; loading checks every shape before use.
+//   - Saved models and indexes are written to a temporary file in the destination folder and
+//     renamed into place; loading checks every shape before use.
+//   - Loading an index checks every header field against the others and against the data,
+//     every neighbour list (count within M or 2M, neighbours in range, not the node itself,
+//     reaching the list's layer), every vector component (finite) and the checksum; an error
+//     names the file, the field and the byte offset. Memory grows only as data arrives, so a
+//     corrupt count cannot cause a large allocation.
 //
 // # Performance
 //

@@ -236,23 +236,32 @@ func (hr *hnswReader) read(field string, n int, sum bool) ([]byte, error) {
 	return b, nil
 }
 
-// words reads count 4-byte little-endian words, growing the result only as the data arrives
-// so that a corrupt count costs at most what the input really holds.
-func (hr *hnswReader) words(field string, count uint64) ([]uint32, error) {
-	out := make([]uint32, 0, min(count, hnswIOChunkBytes/4))
+// readWords reads count 4-byte little-endian words into a slice of T. Where the source's
+// size was checked against the header it allocates once; otherwise the result grows only as
+// the data arrives, so that a corrupt count costs at most what the input really holds.
+func readWords[T int32 | float32](hr *hnswReader, field string, count uint64, conv func(uint32) T) ([]T, error) {
+	const chunk = hnswIOChunkBytes / 4
+	var out []T
+	if hr.size >= 0 {
+		out = make([]T, 0, count)
+	} else {
+		out = make([]T, 0, min(count, chunk))
+	}
 	for left := count; left > 0; {
-		k := min(left, hnswIOChunkBytes/4)
+		k := min(left, chunk)
 		b, err := hr.read(field, int(k)*4, true)
 		if err != nil {
 			return nil, err
 		}
 		for j := 0; j < int(k); j++ {
-			out = append(out, binary.LittleEndian.Uint32(b[4*j:]))
+			out = append(out, conv(binary.LittleEndian.Uint32(b[4*j:])))
 		}
 		left -= k
 	}
 	return out, nil
 }
+
+func int32Bits(v uint32) int32 { return int32(v) }
 
 // hnswHeader is the fixed-size start of a saved index.
 type hnswHeader struct {
@@ -320,13 +329,9 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 
 	// Layer-0 lists.
 	links0Off := hr.off
-	w, err := hr.words("links0", uint64(n)*uint64(h.m0+1))
+	h.links0, err = readWords(hr, "links0", uint64(n)*uint64(h.m0+1), int32Bits)
 	if err != nil {
 		return nil, err
-	}
-	h.links0 = make([]int32, len(w))
-	for i, v := range w {
-		h.links0[i] = int32(v)
 	}
 	for i := 0; i < n; i++ {
 		at := i * (h.m0 + 1)
@@ -337,13 +342,9 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 
 	// Upper-layer lists, sliced per node out of one block.
 	upperOff := hr.off
-	w, err = hr.words("upper", hd.upper)
+	flat, err := readWords(hr, "upper", hd.upper, int32Bits)
 	if err != nil {
 		return nil, err
-	}
-	flat := make([]int32, len(w))
-	for i, v := range w {
-		flat[i] = int32(v)
 	}
 	h.upper = make([][]int32, n)
 	at := 0
@@ -364,17 +365,14 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 
 	// Vectors.
 	vecsOff := hr.off
-	w, err = hr.words("vectors", uint64(n)*uint64(dim))
+	h.vecs, err = readWords(hr, "vectors", uint64(n)*uint64(dim), math.Float32frombits)
 	if err != nil {
 		return nil, err
 	}
-	h.vecs = make([]float32, len(w))
-	for i, v := range w {
-		x := math.Float32frombits(v)
+	for i, x := range h.vecs {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return nil, hr.errf("vectors", vecsOff+4*int64(i), "vector %d, component %d is %v", i/dim, i%dim, x)
 		}
-		h.vecs[i] = x
 	}
 
 	sum := hr.crc.Sum32()
