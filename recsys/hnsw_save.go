@@ -369,10 +369,12 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 	if err != nil {
 		return nil, err
 	}
+	var maxAbs float32 // the largest magnitude, which alone sets the half-precision scale
 	for i, x := range h.vecs {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return nil, hr.errf("vectors", vecsOff+4*int64(i), "vector %d, component %d is %v", i/dim, i%dim, x)
 		}
+		maxAbs = max(maxAbs, float32(math.Abs(float64(x))))
 	}
 
 	sum := hr.crc.Sum32()
@@ -386,7 +388,7 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 	}
 
 	if hd.flags&hnswFlagFull == 0 {
-		h.scale = halfScale(h.vecs)
+		h.scale = halfScale([]float32{maxAbs})
 		h.half = make([]uint16, len(h.vecs))
 		workers := workerCount(0, n)
 		_ = parallelChunks(context.Background(), workers, workers, func(wk, _, _ int) error {
