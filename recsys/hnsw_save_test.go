@@ -91,6 +91,25 @@ func TestHNSWSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReadHNSWConsumesOneIndex reads two indexes written one after the other to a stream.
+func TestReadHNSWConsumesOneIndex(t *testing.T) {
+	a, b := smallHNSW(t, MetricL2, false), smallHNSW(t, MetricInnerProduct, true)
+	var buf bytes.Buffer
+	_, err := a.WriteTo(&buf)
+	require.NoError(t, err)
+	_, err = b.WriteTo(&buf)
+	require.NoError(t, err)
+	buf.WriteString("tail")
+	gotA, err := ReadHNSW(&buf)
+	require.NoError(t, err)
+	gotB, err := ReadHNSW(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, MetricL2, gotA.metric)
+	assert.Equal(t, MetricInnerProduct, gotB.metric)
+	assert.Nil(t, gotB.half)
+	assert.Equal(t, "tail", buf.String())
+}
+
 // TestHNSWSaveLoadEveryPrefix reads every proper prefix of a saved index: each is an error
 // that names the byte offset where the data ran out, never a panic.
 func TestHNSWSaveLoadEveryPrefix(t *testing.T) {
