@@ -80,6 +80,27 @@ type HNSW struct {
 	pool    sync.Pool
 }
 
+// maxHNSWNorm2 bounds the squared norm of indexed vectors and queries. With ‖q‖², ‖v‖² ≤
+// MaxFloat32/8, every float32 inner product and squared distance (‖q‖² + ‖v‖² − 2q·v, or the
+// sum of squared differences) and their partial sums stay below MaxFloat32: a distance that
+// overflowed to ±Inf or NaN would break the ordering the graph walks rely on.
+const maxHNSWNorm2 = math.MaxFloat32 / 8
+
+// largeVector returns the index and squared norm (in float64) of the first row of vectors
+// (dim columns) whose squared norm exceeds maxHNSWNorm2, or −1.
+func largeVector(vectors []float32, dim int) (int, float64) {
+	for r := 0; r*dim < len(vectors); r++ {
+		n2 := 0.0
+		for _, x := range vectors[r*dim : (r+1)*dim] {
+			n2 += float64(x) * float64(x)
+		}
+		if n2 > maxHNSWNorm2 {
+			return r, n2
+		}
+	}
+	return -1, 0
+}
+
 // NewHNSW builds the index over vectors (row-major, dim columns). The index keeps vectors
 // (it does not copy them): they must not change while the index is in use. Insertion runs on
 // opt.Workers goroutines and stops promptly when ctx is cancelled.
@@ -98,6 +119,9 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("recsys: hnsw: vector %d, component %d is %v", i/dim, i%dim, v)
 		}
+	}
+	if i, n2 := largeVector(vectors, dim); i >= 0 {
+		return nil, fmt.Errorf("recsys: hnsw: vector %d has squared norm %.3g, above the %.3g that keeps float32 distances finite", i, n2, maxHNSWNorm2)
 	}
 	if opt.M <= 1 {
 		opt.M = DefaultHNSWM
@@ -198,6 +222,14 @@ func (h *HNSW) Search(q []float32, k, ef int) ([]Hit, error) {
 	}
 	if k <= 0 {
 		return nil, fmt.Errorf("recsys: hnsw: k = %d", k)
+	}
+	for j, x := range q {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("recsys: hnsw: query component %d is %v", j, x)
+		}
+	}
+	if i, n2 := largeVector(q, h.dim); i >= 0 {
+		return nil, fmt.Errorf("recsys: hnsw: query has squared norm %.3g, above the %.3g that keeps float32 distances finite", n2, maxHNSWNorm2)
 	}
 	if ef <= 0 {
 		ef = h.efSearch

@@ -376,6 +376,9 @@ func readHNSW(r io.Reader, src string, size int64) (*HNSW, error) {
 		}
 		maxAbs = max(maxAbs, float32(math.Abs(float64(x))))
 	}
+	if i, n2 := largeVector(h.vecs, dim); i >= 0 {
+		return nil, hr.errf("vectors", vecsOff+4*int64(i)*int64(dim), "vector %d has squared norm %.3g, above the %.3g that keeps float32 distances finite", i, n2, maxHNSWNorm2)
+	}
 
 	sum := hr.crc.Sum32()
 	crcOff := hr.off

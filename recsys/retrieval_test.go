@@ -207,3 +207,49 @@ func TestHNSWBadInput(t *testing.T) {
 	_, err = idx.Search([]float32{1, 0}, 0, 0)
 	assert.ErrorContains(t, err, "k = 0")
 }
+
+// Vectors whose float32 distances could overflow are refused (an overflowed distance would
+// break the ordering the graph walks rely on); vectors just inside the bound still build and
+// search with finite scores, in both precisions.
+func TestHNSWLargeVectors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, dim = 300, 8
+	huge := make([]float32, n*dim)
+	for i := range huge {
+		huge[i] = float32(rng.NormFloat64() * 1e19)
+	}
+	for _, full := range []bool{false, true} {
+		_, err := NewHNSW(context.Background(), huge, dim, HNSWOptions{FullPrecision: full, Workers: 1})
+		assert.ErrorContains(t, err, "squared norm", "full precision %v", full)
+	}
+	// Scale every row to squared norm maxHNSWNorm2/2.
+	big := make([]float32, n*dim)
+	for r := 0; r < n; r++ {
+		n2 := 0.0
+		for j := range dim {
+			x := rng.NormFloat64()
+			big[r*dim+j] = float32(x)
+			n2 += x * x
+		}
+		f := math.Sqrt(maxHNSWNorm2 / 2 / n2)
+		for j := range dim {
+			big[r*dim+j] = float32(float64(big[r*dim+j]) * f * 0.999)
+		}
+	}
+	for _, metric := range []Metric{MetricInnerProduct, MetricL2} {
+		for _, full := range []bool{false, true} {
+			idx, err := NewHNSW(context.Background(), big, dim, HNSWOptions{Metric: metric, FullPrecision: full, Workers: 2})
+			require.NoError(t, err)
+			hits, err := idx.Search(big[:dim], 10, 0)
+			require.NoError(t, err)
+			require.Len(t, hits, 10)
+			for _, h := range hits {
+				assert.False(t, math.IsNaN(float64(h.Score)) || math.IsInf(float64(h.Score), 0), "metric %v full %v: score %v", metric, full, h.Score)
+			}
+			_, err = idx.Search(huge[:dim], 10, 0)
+			assert.ErrorContains(t, err, "query has squared norm")
+			_, err = idx.Search([]float32{1, 2, 3, float32(math.NaN()), 5, 6, 7, 8}, 10, 0)
+			assert.ErrorContains(t, err, "query component 3")
+		}
+	}
+}
