@@ -73,12 +73,14 @@
 //     [ErrNoHistory], and Score before Fit is [ErrNotFitted].
 //   - An [HNSW] index built with one worker is a deterministic function of its vectors and
 //     options; node levels never depend on the worker count. Its Search scores are exact
-//     (float32) whatever precision the graph was walked in.
+//     (float32) whatever precision the graph was walked in. Vectors and queries must be
+//     finite with squared norm at most MaxFloat32/8, so that no float32 distance overflows;
+//     building, loading and searching refuse others with an error.
 //   - Saved models and indexes are written to a temporary file in the destination folder and
 //     renamed into place; loading checks every shape before use.
 //   - Loading an index checks every header field against the others and against the data,
 //     every neighbour list (count within M or 2M, neighbours in range, not the node itself,
-//     reaching the list's layer), every vector component (finite) and the checksum; an error
+//     reaching the list's layer), every vector (finite, norm bound) and the checksum; an error
 //     names the file, the field and the byte offset. Memory grows only as data arrives, so a
 //     corrupt count cannot cause a large allocation.
 //
