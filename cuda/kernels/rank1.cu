@@ -117,6 +117,19 @@ __device__ void jacobi_eig(double* a, double* v, int r, int tid, int nt, double*
     __syncthreads();
 }
 
+// block_matmul sets c = a·b for r×r row-major matrices, the entries spread over the nt
+// threads of a block; c must not alias a or b. Callers synchronise before reading c.
+__device__ void block_matmul(double* c, const double* a, const double* b, int r, int tid, int nt)
+{
+    for (int idx = tid; idx < r * r; idx += nt) {
+        int i = idx / r, j = idx % r;
+        double s = 0.0;
+        for (int k = 0; k < r; k++)
+            s += a[i * r + k] * b[k * r + j];
+        c[idx] = s;
+    }
+}
+
 // top_triplet: one block per module of rank r. Module b is ΔW = scale[b]·A·D with A (out×r,
 // row-major, at up+upOff[b]) and D (r×in, row-major, at down+downOff[b]). Without forming
 // ΔW it computes the Gram matrices Gu = AᵀA and Gd = D·Dᵀ (r×r), H = Gd^½, the top
@@ -188,21 +201,9 @@ __global__ void top_triplet(const float* up, const float* down,
     }
     __syncthreads();
     // Gd ← Gu·H (energy has been read from Gd above), then S ← H·(Gu·H), symmetrised.
-    for (int idx = tid; idx < rr; idx += nt) {
-        int i = idx / r, j = idx % r;
-        double s = 0.0;
-        for (int k = 0; k < r; k++)
-            s += Gu[i * r + k] * H[k * r + j];
-        Gd[idx] = s;
-    }
+    block_matmul(Gd, Gu, H, r, tid, nt);
     __syncthreads();
-    for (int idx = tid; idx < rr; idx += nt) {
-        int i = idx / r, j = idx % r;
-        double s = 0.0;
-        for (int k = 0; k < r; k++)
-            s += H[i * r + k] * Gd[k * r + j];
-        S[idx] = s;
-    }
+    block_matmul(S, H, Gd, r, tid, nt);
     __syncthreads();
     for (int idx = tid; idx < rr; idx += nt) {
         int i = idx / r, j = idx % r;
