@@ -44,7 +44,7 @@ func (v *visitSet) reset(n int) {
 type hnswScratch struct {
 	visit       visitSet
 	cand        minDist
-	res         maxDist
+	res         minDist // negated distances: the top is the farthest result
 	out, eps    []distID
 	nbr, ids    []int32
 	dists       []float32
@@ -58,7 +58,7 @@ type hnswScratch struct {
 func (h *HNSW) newScratch(ef int) *hnswScratch {
 	sc := &hnswScratch{
 		cand:  make(minDist, 0, 2*ef),
-		res:   make(maxDist, 0, ef+1),
+		res:   make(minDist, 0, ef+1),
 		out:   make([]distID, 0, ef+1),
 		nbr:   make([]int32, 0, h.m0),
 		ids:   make([]int32, 0, h.m0+1),
@@ -172,12 +172,12 @@ func (h *HNSW) searchLayer(q []float32, eps []distID, ef, lc int, sc *hnswScratc
 		mark[e.id] = gen
 		cand.push(e)
 		if e.id != skip {
-			res.push(e)
+			res.push(distID{-e.d, e.id})
 		}
 	}
 	for len(cand) > 0 {
 		c := cand.pop()
-		if len(res) >= ef && c.d > res[0].d {
+		if len(res) >= ef && c.d > -res[0].d {
 			break
 		}
 		ids := sc.ids[:0]
@@ -192,11 +192,11 @@ func (h *HNSW) searchLayer(q []float32, eps []distID, ef, lc int, sc *hnswScratc
 			continue
 		}
 		for j, d := range h.dist(q, ids, sc) {
-			if len(res) < ef || d < res[0].d {
+			if len(res) < ef || d < -res[0].d {
 				x := distID{d, ids[j]}
 				cand.push(x)
 				if x.id != skip {
-					res.push(x)
+					res.push(distID{-d, x.id})
 					if len(res) > ef {
 						res.pop()
 					}
@@ -205,7 +205,10 @@ func (h *HNSW) searchLayer(q []float32, eps []distID, ef, lc int, sc *hnswScratc
 		}
 	}
 	sc.cand, sc.res = cand, res
-	sc.out = append(sc.out[:0], res...)
+	sc.out = sc.out[:0]
+	for _, x := range res {
+		sc.out = append(sc.out, distID{-x.d, x.id})
+	}
 	slices.SortFunc(sc.out, cmpDistID)
 	return sc.out
 }
@@ -337,9 +340,9 @@ func (h *HNSW) link(nb, id int32, lc, maxM int, sc *hnswScratch) {
 	l[0] = int32(len(sel))
 }
 
-// minDist and maxDist are binary heaps of distID by distance.
+// minDist is a binary min-heap of distID by distance. A search keeps its results in one
+// holding negated distances, so that the top is the farthest result.
 type minDist []distID
-type maxDist []distID
 
 func (h *minDist) push(x distID) {
 	*h = append(*h, x)
@@ -366,43 +369,6 @@ func (h *minDist) pop() distID {
 			m = l
 		}
 		if r < len(s) && s[r].d < s[m].d {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
-}
-
-func (h *maxDist) push(x distID) {
-	*h = append(*h, x)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p].d >= s[i].d {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-func (h *maxDist) pop() distID {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && s[l].d > s[m].d {
-			m = l
-		}
-		if r < len(s) && s[r].d > s[m].d {
 			m = r
 		}
 		if m == i {
