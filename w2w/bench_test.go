@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
 )
@@ -34,9 +35,9 @@ func sdxlAttnFF(prefix string) bool {
 func sdxlBenchFile(b *testing.B) string {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(32, 32))
-	ts := manifestTensors(b, "alien_style_sdxl_kohya.manifest.json", 32, F16, sdxlAttnFF, rng)
+	ts := manifestTensors(b, "alien_style_sdxl_kohya.manifest.json", 32, safetensors.F16, sdxlAttnFF, rng)
 	p := filepath.Join(b.TempDir(), "sdxl_rank32_attn_ff.safetensors")
-	require.NoError(b, WriteSafetensors(p, ts, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
+	require.NoError(b, safetensors.WriteFile(p, ts, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
 	return p
 }
 

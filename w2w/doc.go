@@ -7,10 +7,8 @@
 //
 // The steps of §4.3 map to functions as follows.
 //
-//  1. Read. [OpenSafetensors] memory-maps and validates a safetensors file (8-byte
-//     little-endian header length, JSON header under [MaxHeaderBytes], contiguous data
-//     offsets with no holes or overlaps, byte counts matching shapes); [WriteSafetensors]
-//     writes one atomically. [LoadLoRA] parses the LoRA modules: kohya names (lora_unet_…,
+//  1. Read. Package [github.com/imagegem/imagegem-go/w2w/safetensors] reads and writes the
+//     file format. [LoadLoRA] parses the LoRA modules: kohya names (lora_unet_…,
 //     lora_te_…, lora_te1_…, lora_te2_…, .lora_down/.lora_up/.alpha, 4-D conv factors),
 //     PEFT/diffusers names (lora_A/lora_B, unet.…, transformer.…, text_encoder.…, the older
 //     attention-processor names), cloneofsimo files and LyCORIS LoKr modules. Each module
@@ -86,7 +84,7 @@
 //   - Vectors are comparable only within one layout: one family, one module order and shape
 //     per name. Mixing families is an error ([ErrLayout]).
 //   - Written LoRAs and spaces go to a temporary file in the destination folder, synced, then
-//     renamed; an input file is never overwritten ([ErrSameFile]).
+//     renamed; an input file is never overwritten ([ErrOverwritesInput]).
 //   - Long operations take a context and stop when it is cancelled.
 //
 // # Units of α

@@ -3,9 +3,10 @@ package w2w
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 // EditOptions configures [Space.Edit]. The zero value edits the LoRA's projection onto the
@@ -112,7 +113,7 @@ func mergeEdited(r *Reduced, lay *Layout, x []float32, mask []bool) (*Reduced, e
 // WriteOptions configures [WriteRank1LoRA]. The zero value writes F32 factors.
 type WriteOptions struct {
 	// DType of the factors: F16, BF16, F32 (default) or F64.
-	DType DType
+	DType safetensors.DType
 	// Metadata is added to the kohya metadata (and may override it).
 	Metadata map[string]string
 	// Inputs are files the output must not overwrite (the edited LoRA, a direction file).
@@ -132,11 +133,11 @@ var familyMeta = map[Family][2]string{
 // <name>.lora_up.weight (Out×1, or Out×1×1×1 for conv), <name>.lora_down.weight (1×In, or
 // 1×in×kh×kw) and <name>.alpha = 1, so loaders apply up·down unscaled; cloneofsimo modules
 // keep their own keys (<name>:up, <name>:down), which that format applies unscaled.
-func Rank1Tensors(r *Reduced, dt DType) ([]Tensor, error) {
+func Rank1Tensors(r *Reduced, dt safetensors.DType) ([]safetensors.Tensor, error) {
 	if dt == "" {
-		dt = F32
+		dt = safetensors.F32
 	}
-	var ts []Tensor
+	var ts []safetensors.Tensor
 	for i := range r.Modules {
 		m := &r.Modules[i]
 		up, down := m.Factors()
@@ -149,17 +150,17 @@ func Rank1Tensors(r *Reduced, dt DType) ([]Tensor, error) {
 		if r.Convention == CloneOfSimo {
 			upKey, downKey, alphaKey = m.Name+":up", m.Name+":down", ""
 		}
-		t, err := FloatTensor(upKey, dt, upShape, up)
+		t, err := safetensors.FloatTensor(upKey, dt, upShape, up)
 		if err != nil {
 			return nil, err
 		}
 		ts = append(ts, t)
-		if t, err = FloatTensor(downKey, dt, downShape, down); err != nil {
+		if t, err = safetensors.FloatTensor(downKey, dt, downShape, down); err != nil {
 			return nil, err
 		}
 		ts = append(ts, t)
 		if alphaKey != "" {
-			if t, err = FloatTensor(alphaKey, dt, nil, []float32{1}); err != nil {
+			if t, err = safetensors.FloatTensor(alphaKey, dt, nil, []float32{1}); err != nil {
 				return nil, err
 			}
 			ts = append(ts, t)
@@ -190,9 +191,6 @@ func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
 	if opts != nil {
 		o = *opts
 	}
-	if err := checkNotInput(path, append([]string{r.Path}, o.Inputs...)); err != nil {
-		return err
-	}
 	ts, err := Rank1Tensors(r, o.DType)
 	if err != nil {
 		return fmt.Errorf("w2w: write %s: %w", path, err)
@@ -202,26 +200,21 @@ func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
 	for k, v := range o.Metadata {
 		meta[k] = v
 	}
-	return WriteSafetensors(path, ts, meta)
+	return writeSafetensors(path, ts, meta, append([]string{r.Path}, o.Inputs...))
 }
 
-// checkNotInput refuses an output path that is (or links to) one of the inputs.
-func checkNotInput(out string, inputs []string) error {
-	oa, _ := filepath.Abs(out)
-	ost, oerr := os.Stat(out)
-	for _, in := range inputs {
-		if in == "" {
-			continue
-		}
-		ia, _ := filepath.Abs(in)
-		if ia == oa {
-			return fmt.Errorf("w2w: write %s: %w", out, ErrSameFile)
-		}
-		if oerr == nil {
-			if ist, err := os.Stat(in); err == nil && os.SameFile(ost, ist) {
-				return fmt.Errorf("w2w: write %s: %w (%s)", out, ErrSameFile, in)
-			}
-		}
+// writeSafetensors encodes tensors and metadata and writes them to path atomically, refusing
+// to replace any of inputs.
+func writeSafetensors(path string, ts []safetensors.Tensor, meta map[string]string, inputs []string) error {
+	if err := atomicfile.CheckInputs(path, inputs...); err != nil {
+		return fmt.Errorf("w2w: %w", err)
+	}
+	b, err := safetensors.Encode(ts, meta)
+	if err != nil {
+		return fmt.Errorf("w2w: write %s: %w", path, err)
+	}
+	if err := atomicfile.WriteFile(context.Background(), path, b, &atomicfile.Options{Inputs: inputs}); err != nil {
+		return fmt.Errorf("w2w: %w", err)
 	}
 	return nil
 }

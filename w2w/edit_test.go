@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,10 +22,10 @@ func TestRank1WriteReadRoundTrip(t *testing.T) {
 	red, err := Reduce(ctx, l, nil)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	for _, dt := range []DType{F32, F16} {
+	for _, dt := range []safetensors.DType{safetensors.F32, safetensors.F16} {
 		path := filepath.Join(dir, "rank1_"+string(dt)+".safetensors")
 		require.NoError(t, WriteRank1LoRA(path, red, &WriteOptions{DType: dt, Metadata: map[string]string{"note": "x"}}))
-		f, err := OpenSafetensors(path)
+		f, err := safetensors.Open(path)
 		require.NoError(t, err)
 		want, err := Rank1Tensors(red, dt)
 		require.NoError(t, err)
@@ -49,7 +50,7 @@ func TestRank1WriteReadRoundTrip(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, []int{3, 3}, conv.Kernel)
 		assert.Equal(t, 54, conv.In)
-		if dt == F32 {
+		if dt == safetensors.F32 {
 			red2, err := Reduce(ctx, back, nil)
 			require.NoError(t, err)
 			for _, m := range red.Modules {
@@ -62,10 +63,10 @@ func TestRank1WriteReadRoundTrip(t *testing.T) {
 	}
 	// The source file is never overwritten.
 	err = WriteRank1LoRA("in.safetensors", red, nil)
-	assert.ErrorIs(t, err, ErrSameFile)
+	assert.ErrorIs(t, err, ErrOverwritesInput)
 	p := filepath.Join(dir, "rank1_F32.safetensors")
 	err = WriteRank1LoRA(p, red, &WriteOptions{Inputs: []string{p}})
-	assert.ErrorIs(t, err, ErrSameFile)
+	assert.ErrorIs(t, err, ErrOverwritesInput)
 }
 
 func TestRealLoRAsReduceAndWrite(t *testing.T) {
@@ -104,11 +105,12 @@ func TestDirectionFileRoundTrip(t *testing.T) {
 	lay.finish()
 	v := randFloats(rng, lay.Dim, 1)
 	p := filepath.Join(t.TempDir(), "dir.safetensors")
-	require.NoError(t, WriteDirection(p, lay, v, map[string]string{"w2w.classifier": "svm"}, nil))
-	got, gv, meta, err := ReadDirection(p)
+	require.NoError(t, WriteDirection(p, &DirectionFile{Layout: lay, Vector: v, Metadata: map[string]string{"w2w.classifier": "svm"}}))
+	df, err := ReadDirection(p)
 	require.NoError(t, err)
-	assert.Equal(t, v, gv)
-	assert.Equal(t, "svm", meta["w2w.classifier"])
+	got := df.Layout
+	assert.Equal(t, v, df.Vector)
+	assert.Equal(t, "svm", df.Metadata["w2w.classifier"])
 	assert.Equal(t, lay.Modules[0].Ref, got.Modules[0].Ref)
 	assert.Nil(t, got.Modules[1].Ref)
 	assert.Equal(t, lay.Dim, got.Dim)
@@ -126,13 +128,13 @@ func TestDirectionFileRoundTrip(t *testing.T) {
 	})
 	red, err := Reduce(context.Background(), lo, nil)
 	require.NoError(t, err)
-	ed, err := EditVector(red, got, gv, 0)
+	ed, err := EditVector(red, got, df.Vector, 0)
 	require.NoError(t, err)
 	require.Len(t, ed.Modules, 2)
 	for i := range ed.Modules {
 		assert.Equal(t, red.Modules[i].Name, ed.Modules[i].Name)
 		assert.InDelta(t, red.Modules[i].Sigma, ed.Modules[i].Sigma, 1e-5)
 	}
-	_, _, _, err = ReadDirection(filepath.Join(testdata.Path(t, "lora"), "diffusers_sd15_rank4_pokemon.safetensors"))
+	_, err = ReadDirection(filepath.Join(testdata.Path(t, "lora"), "diffusers_sd15_rank4_pokemon.safetensors"))
 	assert.ErrorIs(t, err, ErrLayout)
 }

@@ -3,26 +3,17 @@ package w2w
 import (
 	"errors"
 	"fmt"
+
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
 )
 
-// Named errors. Every error the package returns for bad input wraps one of these, so callers
-// can test with errors.Is; the message around it names the file, the tensor and the offset.
+// Named errors. Every error the package returns for bad input wraps one of these or one of
+// package safetensors' (for a file that is not valid safetensors), so callers can test with
+// errors.Is; the message around it names the file, the tensor and the offset.
 var (
-	// ErrTruncated reports a file that ends before its header or its tensor data does.
-	ErrTruncated = errors.New("truncated file")
-	// ErrHeaderTooLarge reports a header length above [MaxHeaderBytes].
-	ErrHeaderTooLarge = errors.New("header too large")
-	// ErrBadHeader reports a header that is not the JSON object the format requires.
-	ErrBadHeader = errors.New("malformed header")
-	// ErrBadOffsets reports tensor data offsets that overlap, leave holes, run past the data
-	// buffer, or do not cover it.
-	ErrBadOffsets = errors.New("bad data offsets")
-	// ErrShapeMismatch reports a tensor whose byte count does not match its shape and dtype,
-	// or factors whose shapes do not fit together.
+	// ErrShapeMismatch reports factors whose shapes do not fit together. (A tensor whose
+	// bytes do not match its shape is safetensors.ErrShapeMismatch.)
 	ErrShapeMismatch = errors.New("shape mismatch")
-	// ErrUnsupportedDType reports a dtype the numeric readers cannot convert (the F8 types,
-	// integers, booleans).
-	ErrUnsupportedDType = errors.New("unsupported dtype")
 	// ErrNonFinite reports NaN or Inf values in LoRA weights.
 	ErrNonFinite = errors.New("non-finite weight")
 	// ErrRankMismatch reports up and down factors whose ranks disagree.
@@ -40,8 +31,9 @@ var (
 	ErrLayout = errors.New("layout mismatch")
 	// ErrBadLabels reports labels that cannot train a direction (wrong values, one class).
 	ErrBadLabels = errors.New("bad labels")
-	// ErrSameFile reports an output path that names an input file.
-	ErrSameFile = errors.New("output would overwrite an input file")
+	// ErrOverwritesInput reports an output path that names one of the inputs (the same path,
+	// a hard link or a symbolic link to it).
+	ErrOverwritesInput = atomicfile.ErrOverwritesInput
 )
 
 // fileErr formats an error about a file, optionally a tensor in it and a byte offset

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 // Factor is a low-rank matrix A·B held as its thin factors: A is Rows×Rank and B is Rank×Cols,
@@ -40,7 +42,7 @@ type Module struct {
 	// Kron holds a LoKr module's two Kronecker factors (ΔW = Scale·kron(W1, W2)); nil for LoRA.
 	Kron *[2]Factor
 	// DType is the dtype the factors were stored in.
-	DType DType
+	DType safetensors.DType
 }
 
 // Scale returns alpha/rank, the factor loaders multiply Up·Down by.
@@ -73,7 +75,7 @@ func (l *LoRA) Module(name string) (*Module, bool) {
 // LoadLoRA opens, parses and validates a LoRA safetensors file. For PEFT files an
 // adapter_config.json beside the file supplies lora_alpha (PEFT stores no alpha tensor).
 func LoadLoRA(path string) (*LoRA, error) {
-	f, err := OpenSafetensors(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -121,14 +123,14 @@ type moduleParts struct {
 
 // ParseLoRAFile parses the LoRA modules of an open safetensors file. It copies the factors out
 // of the file (converted to float32), so the LoRA stays valid after the file is closed.
-func ParseLoRAFile(f *File) (*LoRA, error) {
+func ParseLoRAFile(f *safetensors.File) (*LoRA, error) {
 	return parseLoRA(f, nil)
 }
 
 // parseLoRA is [ParseLoRAFile]; when built is set it is called with each module as soon as
 // its factors are decoded (l.Convention is already set, l.Modules not yet sorted), with the
 // number of modules the file holds, and a non-nil error from it stops the parse.
-func parseLoRA(f *File, built func(l *LoRA, m *Module, total int) error) (*LoRA, error) {
+func parseLoRA(f *safetensors.File, built func(l *LoRA, m *Module, total int) error) (*LoRA, error) {
 	l := &LoRA{Path: f.Path, Metadata: f.Metadata}
 	mods := map[string]*moduleParts{}
 	convs := map[Convention]bool{}
@@ -205,22 +207,27 @@ func parseLoRA(f *File, built func(l *LoRA, m *Module, total int) error) (*LoRA,
 
 // readFinite decodes a float tensor and rejects NaN and Inf values, naming the offset of the
 // first bad one.
-func readFinite(f *File, name string) ([]float32, TensorInfo, error) {
+func readFinite(f *safetensors.File, name string) ([]float32, safetensors.TensorInfo, error) {
 	t, ok := f.Info(name)
 	if !ok {
-		return nil, t, fmt.Errorf("w2w: %s: tensor %q: %w", f.displayPath(), name, ErrMissingFactor)
+		return nil, t, fileErr(f.Path, name, -1, ErrMissingFactor, "")
 	}
-	if !t.DType.Float() {
-		return nil, t, fileErr(f.Path, name, f.FileOffset(t), dtypeErr(t.DType), "")
+	raw, err := f.Raw(name)
+	if err != nil {
+		return nil, t, fmt.Errorf("w2w: %w", err)
 	}
 	v := make([]float32, t.Elements())
-	if i := decodeFinite(t.DType, f.data[t.Begin:t.End], v); i >= 0 {
+	i, err := safetensors.DecodeFloat32Finite(t.DType, raw, v)
+	if err != nil {
+		return nil, t, fileErr(f.Path, name, f.FileOffset(t), err, "")
+	}
+	if i >= 0 {
 		return nil, t, fileErr(f.Path, name, f.FileOffset(t)+int64(i*t.DType.Size()), ErrNonFinite, "element %d is %v", i, v[i])
 	}
 	return v, t, nil
 }
 
-func buildModule(f *File, prefix string, mp *moduleParts, sdxlText, fluxBare bool) (Module, error) {
+func buildModule(f *safetensors.File, prefix string, mp *moduleParts, sdxlText, fluxBare bool) (Module, error) {
 	name, comp := canonicalName(prefix, mp.conv, sdxlText, fluxBare)
 	m := Module{Name: name, Source: prefix, Component: comp}
 	if _, lokr := mp.names[partLokrW1]; lokr || mp.names[partLokrW1A] != "" {
@@ -291,7 +298,7 @@ func buildModule(f *File, prefix string, mp *moduleParts, sdxlText, fluxBare boo
 // buildLoKr reads a LyCORIS LoKr module: ΔW = (alpha/r)·kron(W1, W2), each W either full
 // (lokr_w1) or a product of two factors (lokr_w1_a·lokr_w1_b). The scale follows LyCORIS:
 // alpha/r with r the rank of the factorised W2 (1 when both are full).
-func buildLoKr(f *File, m Module, mp *moduleParts) (Module, error) {
+func buildLoKr(f *safetensors.File, m Module, mp *moduleParts) (Module, error) {
 	var ks [2]Factor
 	r := 0
 	for i, parts := range [2][3]keyPart{{partLokrW1, partLokrW1A, partLokrW1B}, {partLokrW2, partLokrW2A, partLokrW2B}} {

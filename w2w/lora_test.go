@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +42,7 @@ func TestParseRealLoRAs(t *testing.T) {
 		"lycoris_lokr_smart_falcon_16.safetensors":                       {conv: Kohya, family: SD1, modules: 350, rank: 16},
 		"malformed_kohya_conversion_timohavdk_new.safetensors":           {err: ErrMalformedKey},
 		"not_lora_textual_inversion_invokeai_test_embedding.safetensors": {err: ErrNotLoRA},
-		"truncated_flux_kohya_m000lie.safetensors":                       {err: ErrTruncated},
+		"truncated_flux_kohya_m000lie.safetensors":                       {err: safetensors.ErrTruncated},
 		"peft_distilbert_imdb_tashu014/adapter_model.safetensors":        {conv: PEFT, family: FamilyUnknown, modules: 12, rank: 8},
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.safetensors"))
@@ -115,7 +116,7 @@ func TestRealLoRADetails(t *testing.T) {
 // manifestTensors builds a LoRA from one of the shared key manifests (key → shape of a real
 // file whose weights were stripped), with random factors of the given rank instead of the
 // file's, keeping the names and the out/in shapes. keep selects modules by source prefix.
-func manifestTensors(tb testing.TB, file string, rank int, dt DType, keep func(string) bool, rng *rand.Rand) []Tensor {
+func manifestTensors(tb testing.TB, file string, rank int, dt safetensors.DType, keep func(string) bool, rng *rand.Rand) []safetensors.Tensor {
 	tb.Helper()
 	b, err := os.ReadFile(testdata.Path(tb, "lora", "invokeai_stripped_manifests", file))
 	require.NoError(tb, err)
@@ -123,7 +124,7 @@ func manifestTensors(tb testing.TB, file string, rank int, dt DType, keep func(s
 		Shape []int `json:"shape"`
 	}
 	require.NoError(tb, json.Unmarshal(b, &man))
-	var out []Tensor
+	var out []safetensors.Tensor
 	for name, e := range man {
 		prefix, _, part := classifyKey(name)
 		if keep != nil && !keep(prefix) {
@@ -136,7 +137,7 @@ func manifestTensors(tb testing.TB, file string, rank int, dt DType, keep func(s
 		case partUp:
 			shape[1] = rank
 		case partAlpha:
-			tt, err := FloatTensor(name, dt, shape, []float32{float32(rank)})
+			tt, err := safetensors.FloatTensor(name, dt, shape, []float32{float32(rank)})
 			require.NoError(tb, err)
 			out = append(out, tt)
 			continue
@@ -149,7 +150,7 @@ func manifestTensors(tb testing.TB, file string, rank int, dt DType, keep func(s
 		for i := range v {
 			v[i] = float32(rng.NormFloat64() * 0.05)
 		}
-		tt, err := FloatTensor(name, dt, shape, v)
+		tt, err := safetensors.FloatTensor(name, dt, shape, v)
 		require.NoError(tb, err)
 		out = append(out, tt)
 	}
@@ -170,10 +171,10 @@ func TestParseManifestLayouts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			ts := manifestTensors(t, c.file, 1, F16, nil, rng)
-			b, err := EncodeSafetensors(ts, nil)
+			ts := manifestTensors(t, c.file, 1, safetensors.F16, nil, rng)
+			b, err := safetensors.Encode(ts, nil)
 			require.NoError(t, err)
-			f, err := ParseSafetensors(b)
+			f, err := safetensors.Parse(b)
 			require.NoError(t, err)
 			l, err := ParseLoRAFile(f)
 			require.NoError(t, err)
@@ -196,15 +197,15 @@ func TestParseManifestLayouts(t *testing.T) {
 	}
 }
 
-func loraBytes(t *testing.T, ts []Tensor, meta map[string]string) []byte {
+func loraBytes(t *testing.T, ts []safetensors.Tensor, meta map[string]string) []byte {
 	t.Helper()
-	b, err := EncodeSafetensors(ts, meta)
+	b, err := safetensors.Encode(ts, meta)
 	require.NoError(t, err)
 	return b
 }
 
 func TestLoRABadInput(t *testing.T) {
-	ft := func(name string, shape []int, v ...float32) Tensor {
+	ft := func(name string, shape []int, v ...float32) safetensors.Tensor {
 		n := 1
 		for _, s := range shape {
 			n *= s
@@ -212,7 +213,7 @@ func TestLoRABadInput(t *testing.T) {
 		if len(v) == 0 {
 			v = make([]float32, n)
 		}
-		tt, err := FloatTensor(name, F32, shape, v)
+		tt, err := safetensors.FloatTensor(name, safetensors.F32, shape, v)
 		require.NoError(t, err)
 		return tt
 	}
@@ -220,23 +221,23 @@ func TestLoRABadInput(t *testing.T) {
 	nan := float32(math.NaN())
 	cases := []struct {
 		name string
-		ts   []Tensor
+		ts   []safetensors.Tensor
 		want error
 		in   string
 	}{
-		{"rank mismatch", []Tensor{ft(mod+".lora_down.weight", []int{2, 3}), ft(mod+".lora_up.weight", []int{4, 3})}, ErrRankMismatch, "lora_up"},
-		{"nan", []Tensor{ft(mod+".lora_down.weight", []int{1, 2}, 1, nan), ft(mod+".lora_up.weight", []int{2, 1})}, ErrNonFinite, "lora_down"},
-		{"inf alpha", []Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".alpha", nil, float32(math.Inf(1)))}, ErrNonFinite, "alpha"},
-		{"missing up", []Tensor{ft(mod+".lora_down.weight", []int{1, 2})}, ErrMissingFactor, mod},
-		{"malformed", []Tensor{ft("lora_unet_x_to_k_lora_down.weight", []int{1, 2})}, ErrMalformedKey, "to_k_lora_down"},
-		{"not lora", []Tensor{ft("emb_params", []int{2, 2})}, ErrNotLoRA, ""},
-		{"loha", []Tensor{ft(mod+".hada_w1_a", []int{2, 2})}, ErrUnsupported, "hada"},
-		{"mixed dims", []Tensor{ft(mod+".lora_down.weight", []int{1, 2, 1, 1}), ft(mod+".lora_up.weight", []int{2, 1})}, ErrShapeMismatch, ""},
-		{"alpha vector", []Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".alpha", []int{2})}, ErrShapeMismatch, "alpha"},
+		{"rank mismatch", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{2, 3}), ft(mod+".lora_up.weight", []int{4, 3})}, ErrRankMismatch, "lora_up"},
+		{"nan", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2}, 1, nan), ft(mod+".lora_up.weight", []int{2, 1})}, ErrNonFinite, "lora_down"},
+		{"inf alpha", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".alpha", nil, float32(math.Inf(1)))}, ErrNonFinite, "alpha"},
+		{"missing up", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2})}, ErrMissingFactor, mod},
+		{"malformed", []safetensors.Tensor{ft("lora_unet_x_to_k_lora_down.weight", []int{1, 2})}, ErrMalformedKey, "to_k_lora_down"},
+		{"not lora", []safetensors.Tensor{ft("emb_params", []int{2, 2})}, ErrNotLoRA, ""},
+		{"loha", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 2})}, ErrUnsupported, "hada"},
+		{"mixed dims", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2, 1, 1}), ft(mod+".lora_up.weight", []int{2, 1})}, ErrShapeMismatch, ""},
+		{"alpha vector", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".alpha", []int{2})}, ErrShapeMismatch, "alpha"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := ParseSafetensors(loraBytes(t, c.ts, nil))
+			f, err := safetensors.Parse(loraBytes(t, c.ts, nil))
 			require.NoError(t, err)
 			_, err = ParseLoRAFile(f)
 			require.Error(t, err)

@@ -8,57 +8,14 @@ import (
 	"path/filepath"
 
 	"github.com/imagegem/imagegem-go/w2w"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
-func ExampleOpenSafetensors() {
-	dir := tempDir()
-	defer os.RemoveAll(dir)
-	f, err := w2w.OpenSafetensors(exampleLoRA(dir, "a.safetensors", 1))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer f.Close()
-	info, _ := f.Info("lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_2.lora_up.weight")
-	raw, _ := f.Raw(info.Name)
-	fmt.Println(len(f.Tensors), info.DType, info.Shape, len(raw), f.FileOffset(info) > 8)
-	// Output: 6 F32 [3 2] 24 true
-}
-
-func ExampleEncodeSafetensors() {
-	t, _ := w2w.FloatTensor("x", w2w.BF16, []int{2}, []float32{1, -1})
-	b, err := w2w.EncodeSafetensors([]w2w.Tensor{t}, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(len(b)%8, string(b[8:9]))
-	// Output: 4 {
-}
-
-func ExampleFloatTensor() {
-	t, err := w2w.FloatTensor("w", w2w.F16, []int{1, 2}, []float32{0.5, 2})
-	fmt.Println(t.Name, t.DType, t.Shape, t.Data, err)
-	_, err = w2w.FloatTensor("w", w2w.F16, []int{3}, []float32{1})
-	fmt.Println(err)
-	// Output:
-	// w F16 [1 2] [0 56 0 64] <nil>
-	// w2w: tensor "w": shape mismatch: shape [3] holds 3 values, got 1
-}
-
-func ExampleEncodeFloat32() {
-	b, err := w2w.EncodeFloat32(w2w.F32, []float32{1})
-	fmt.Println(b, err)
-	_, err = w2w.EncodeFloat32(w2w.F8E4M3, []float32{1})
-	fmt.Println(err != nil)
-	// Output:
-	// [0 0 128 63] <nil>
-	// true
-}
-
 func ExampleParseLoRAFile() {
-	t1, _ := w2w.FloatTensor("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight", w2w.F32, []int{1, 768}, make([]float32, 768))
-	t2, _ := w2w.FloatTensor("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v.lora_B.weight", w2w.F32, []int{1280, 1}, make([]float32, 1280))
-	b, _ := w2w.EncodeSafetensors([]w2w.Tensor{t1, t2}, nil)
-	f, _ := w2w.ParseSafetensors(b)
+	t1, _ := safetensors.FloatTensor("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight", safetensors.F32, []int{1, 768}, make([]float32, 768))
+	t2, _ := safetensors.FloatTensor("unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v.lora_B.weight", safetensors.F32, []int{1280, 1}, make([]float32, 1280))
+	b, _ := safetensors.Encode([]safetensors.Tensor{t1, t2}, nil)
+	f, _ := safetensors.Parse(b)
 	l, err := w2w.ParseLoRAFile(f)
 	if err != nil {
 		log.Fatal(err)
@@ -78,7 +35,7 @@ func ExampleRank1Tensors() {
 	r := &w2w.Reduced{Family: w2w.SD1, Convention: w2w.Kohya, Modules: []w2w.Rank1Module{
 		{Name: "lora_unet_a_attn1_to_v", Out: 2, In: 3, Sigma: 4, U: []float32{1, 0}, V: []float32{0, 1, 0}},
 	}}
-	ts, _ := w2w.Rank1Tensors(r, w2w.F32)
+	ts, _ := w2w.Rank1Tensors(r, safetensors.F32)
 	for _, t := range ts {
 		fmt.Println(t.Name, t.Shape)
 	}
@@ -97,12 +54,12 @@ func ExampleReadDirection() {
 	lay := &w2w.Layout{Family: w2w.SD1, Modules: []w2w.LayoutModule{{Name: "lora_unet_a_ff_net_2", Out: 1, In: 2, Rank: 1}}}
 	lay.Dim = 3
 	p := filepath.Join(dir, "d.safetensors")
-	_ = w2w.WriteDirection(p, lay, []float32{1, 0, 0}, map[string]string{"w2w.classifier": "svm"}, nil)
-	got, v, meta, err := w2w.ReadDirection(p)
+	_ = w2w.WriteDirection(p, &w2w.DirectionFile{Layout: lay, Vector: []float32{1, 0, 0}, Metadata: map[string]string{"w2w.classifier": "svm"}})
+	got, err := w2w.ReadDirection(p)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got.Family, got.Dim, v, meta["w2w.classifier"])
+	fmt.Println(got.Layout.Family, got.Layout.Dim, got.Vector, got.Metadata["w2w.classifier"])
 	// Output: sd1 3 [1 0 0] svm
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -122,11 +123,11 @@ func makePlanted(t *testing.T, dir string, n int, rng *rand.Rand) plantedPopulat
 		if rng.Float64() < 0.15 {
 			drop = rng.IntN(len(plantedModules))
 		}
-		dt := F32
+		dt := safetensors.F32
 		if s%3 == 0 {
-			dt = F16
+			dt = safetensors.F16
 		}
-		var ts []Tensor
+		var ts []safetensors.Tensor
 		for k, m := range plantedModules {
 			if k == drop {
 				continue
@@ -159,16 +160,16 @@ func makePlanted(t *testing.T, dir string, n int, rng *rand.Rand) plantedPopulat
 			if m.kernel > 0 {
 				downShape, upShape = []int{r, m.in, 1, 1}, []int{m.out, r, 1, 1}
 			}
-			tu, err := FloatTensor(m.name+".lora_up.weight", dt, upShape, up)
+			tu, err := safetensors.FloatTensor(m.name+".lora_up.weight", dt, upShape, up)
 			require.NoError(t, err)
-			td, err := FloatTensor(m.name+".lora_down.weight", dt, downShape, down)
+			td, err := safetensors.FloatTensor(m.name+".lora_down.weight", dt, downShape, down)
 			require.NoError(t, err)
-			ta, err := FloatTensor(m.name+".alpha", dt, nil, []float32{float32(alpha)})
+			ta, err := safetensors.FloatTensor(m.name+".alpha", dt, nil, []float32{float32(alpha)})
 			require.NoError(t, err)
 			ts = append(ts, tu, td, ta)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("lora_%03d.safetensors", s))
-		require.NoError(t, WriteSafetensors(p, ts, map[string]string{"ss_base_model_version": "sd_v1"}))
+		require.NoError(t, safetensors.WriteFile(p, ts, map[string]string{"ss_base_model_version": "sd_v1"}))
 		pop.files = append(pop.files, p)
 		pop.labels = append(pop.labels, y)
 	}

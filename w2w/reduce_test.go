@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
@@ -105,16 +106,16 @@ func TestReduceConvAndFile(t *testing.T) {
 		name       string
 		down, up   []int
 		alpha      float32
-		dt         DType
+		dt         safetensors.DType
 		kernelArea int
 	}
 	specs := []spec{
-		{"lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k", []int{8, 96}, []int{64, 8}, 4, F32, 0},
-		{"lora_unet_down_blocks_1_resnets_0_conv1", []int{4, 32, 3, 3}, []int{48, 4, 1, 1}, 1, F32, 9},
-		{"lora_unet_down_blocks_0_attentions_0_proj_in", []int{16, 64, 1, 1}, []int{64, 16, 1, 1}, 8, F16, 1},
-		{"lora_te_text_model_encoder_layers_0_mlp_fc1", []int{6, 80}, []int{120, 6}, 6, BF16, 0},
+		{"lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k", []int{8, 96}, []int{64, 8}, 4, safetensors.F32, 0},
+		{"lora_unet_down_blocks_1_resnets_0_conv1", []int{4, 32, 3, 3}, []int{48, 4, 1, 1}, 1, safetensors.F32, 9},
+		{"lora_unet_down_blocks_0_attentions_0_proj_in", []int{16, 64, 1, 1}, []int{64, 16, 1, 1}, 8, safetensors.F16, 1},
+		{"lora_te_text_model_encoder_layers_0_mlp_fc1", []int{6, 80}, []int{120, 6}, 6, safetensors.BF16, 0},
 	}
-	var ts []Tensor
+	var ts []safetensors.Tensor
 	for _, s := range specs {
 		n := func(sh []int) int {
 			p := 1
@@ -123,16 +124,16 @@ func TestReduceConvAndFile(t *testing.T) {
 			}
 			return p
 		}
-		d, err := FloatTensor(s.name+".lora_down.weight", s.dt, s.down, randFloats(rng, n(s.down), 0.2))
+		d, err := safetensors.FloatTensor(s.name+".lora_down.weight", s.dt, s.down, randFloats(rng, n(s.down), 0.2))
 		require.NoError(t, err)
-		u, err := FloatTensor(s.name+".lora_up.weight", s.dt, s.up, randFloats(rng, n(s.up), 0.2))
+		u, err := safetensors.FloatTensor(s.name+".lora_up.weight", s.dt, s.up, randFloats(rng, n(s.up), 0.2))
 		require.NoError(t, err)
-		a, err := FloatTensor(s.name+".alpha", s.dt, nil, []float32{s.alpha})
+		a, err := safetensors.FloatTensor(s.name+".alpha", s.dt, nil, []float32{s.alpha})
 		require.NoError(t, err)
 		ts = append(ts, d, u, a)
 	}
 	path := filepath.Join(t.TempDir(), "conv.safetensors")
-	require.NoError(t, WriteSafetensors(path, ts, nil))
+	require.NoError(t, safetensors.WriteFile(path, ts, nil))
 	l, err := LoadLoRA(path)
 	require.NoError(t, err)
 	red, err := Reduce(context.Background(), l, nil)
@@ -219,9 +220,9 @@ func TestTopTripletRankAboveShape(t *testing.T) {
 // the number of goroutines (each module is reduced by one goroutine in a fixed order).
 func TestReduceIndependentOfWorkers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 2))
-	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 8, F16, sampleModules(rng, 6), rng)
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 8, safetensors.F16, sampleModules(rng, 6), rng)
 	p := filepath.Join(t.TempDir(), "w.safetensors")
-	require.NoError(t, WriteSafetensors(p, ts, nil))
+	require.NoError(t, safetensors.WriteFile(p, ts, nil))
 	l, err := LoadLoRA(p)
 	require.NoError(t, err)
 	ctx := context.Background()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 // pipelineBatch is the number of modules [ReduceFile] hands to a backend at once when the
@@ -31,7 +33,7 @@ func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced
 	if _, ok := be.(BatchSizer); ok {
 		batch = reduceBatchSize(be)
 	}
-	f, err := OpenSafetensors(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 // TestReduceFileMatchesLoadAndReduce checks the overlapped read and reduction against
@@ -25,9 +26,9 @@ func TestReduceFileMatchesLoadAndReduce(t *testing.T) {
 	require.NoError(t, err)
 	paths = append(paths, filepath.Join(dir, "peft_distilbert_imdb_tashu014", "adapter_model.safetensors"))
 	rng := rand.New(rand.NewPCG(8, 8))
-	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 4, F16, sampleModules(rng, 4), rng)
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 4, safetensors.F16, sampleModules(rng, 4), rng)
 	syn := filepath.Join(t.TempDir(), "sdxl_rank4.safetensors")
-	require.NoError(t, WriteSafetensors(syn, ts, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
+	require.NoError(t, safetensors.WriteFile(syn, ts, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
 	paths = append(paths, syn)
 	ctx := context.Background()
 	for _, p := range paths {
@@ -76,16 +77,16 @@ func (failingBackend) TopTriplets(context.Context, []ScaledFactor, []Triplet) er
 // backend and a cancelled context give named errors.
 func TestReduceFileErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 9))
-	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 2, F32, sampleModules(rng, 8), rng)
+	ts := manifestTensors(t, "alien_style_sdxl_kohya.manifest.json", 2, safetensors.F32, sampleModules(rng, 8), rng)
 	require.Greater(t, len(ts), 4*pipelineBatch)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.safetensors")
-	require.NoError(t, WriteSafetensors(good, ts, nil))
+	require.NoError(t, safetensors.WriteFile(good, ts, nil))
 	ctx := context.Background()
 
 	// NaN in the factor of the last module by name, decoded last: the modules before it are
 	// already being reduced.
-	bad := append([]Tensor(nil), ts...)
+	bad := append([]safetensors.Tensor(nil), ts...)
 	li := 0
 	for i, x := range bad {
 		if x.Name > bad[li].Name {
@@ -94,13 +95,13 @@ func TestReduceFileErrors(t *testing.T) {
 	}
 	last := bad[li]
 	vals := make([]float32, len(last.Data)/4)
-	require.NoError(t, DecodeFloat32(F32, last.Data, vals))
+	require.NoError(t, safetensors.DecodeFloat32(safetensors.F32, last.Data, vals))
 	vals[len(vals)-1] = float32(math.NaN())
-	raw, err := EncodeFloat32(F32, vals)
+	raw, err := safetensors.EncodeFloat32(safetensors.F32, vals)
 	require.NoError(t, err)
-	bad[li] = Tensor{Name: last.Name, DType: F32, Shape: last.Shape, Data: raw}
+	bad[li] = safetensors.Tensor{Name: last.Name, DType: safetensors.F32, Shape: last.Shape, Data: raw}
 	nanPath := filepath.Join(dir, "nan.safetensors")
-	require.NoError(t, WriteSafetensors(nanPath, bad, nil))
+	require.NoError(t, safetensors.WriteFile(nanPath, bad, nil))
 	_, err = ReduceFile(ctx, nanPath, nil)
 	assert.ErrorIs(t, err, ErrNonFinite)
 	assert.Contains(t, err.Error(), last.Name)
@@ -111,7 +112,7 @@ func TestReduceFileErrors(t *testing.T) {
 	trunc := filepath.Join(dir, "trunc.safetensors")
 	require.NoError(t, os.WriteFile(trunc, b[:len(b)-10], 0o644))
 	_, err = ReduceFile(ctx, trunc, nil)
-	assert.ErrorIs(t, err, ErrTruncated)
+	assert.ErrorIs(t, err, safetensors.ErrTruncated)
 
 	_, err = ReduceFile(ctx, filepath.Join(dir, "missing.safetensors"), nil)
 	assert.ErrorIs(t, err, os.ErrNotExist)
@@ -129,20 +130,23 @@ func TestReduceFileErrors(t *testing.T) {
 // FuzzReduceFile checks that the overlapped read and reduction never panics and agrees with
 // LoadLoRA followed by Reduce on any file: the same error, or the same result.
 func FuzzReduceFile(f *testing.F) {
-	mk := func(ts ...Tensor) []byte {
-		b, err := EncodeSafetensors(ts, map[string]string{"ss_network_dim": "1"})
+	mk := func(ts ...safetensors.Tensor) []byte {
+		b, err := safetensors.Encode(ts, map[string]string{"ss_network_dim": "1"})
 		if err != nil {
 			f.Fatal(err)
 		}
 		return b
 	}
-	one := func(v float32) []byte { b, _ := EncodeFloat32(F32, []float32{v, v * 2}); return b }
+	one := func(v float32) []byte {
+		b, _ := safetensors.EncodeFloat32(safetensors.F32, []float32{v, v * 2})
+		return b
+	}
 	f.Add(mk(
-		Tensor{Name: "lora_unet_a_attn1_to_q.lora_down.weight", DType: F32, Shape: []int{1, 2}, Data: one(1)},
-		Tensor{Name: "lora_unet_a_attn1_to_q.lora_up.weight", DType: F32, Shape: []int{2, 1}, Data: one(3)},
-		Tensor{Name: "lora_unet_b_ff_net_2.lora_down.weight", DType: F16, Shape: []int{1, 2}, Data: []byte{0, 60, 0, 188}},
-		Tensor{Name: "lora_unet_b_ff_net_2.lora_up.weight", DType: BF16, Shape: []int{2, 1}, Data: []byte{128, 63, 0, 64}},
-		Tensor{Name: "lora_unet_b_ff_net_2.alpha", DType: F32, Shape: []int{}, Data: one(0.5)[:4]},
+		safetensors.Tensor{Name: "lora_unet_a_attn1_to_q.lora_down.weight", DType: safetensors.F32, Shape: []int{1, 2}, Data: one(1)},
+		safetensors.Tensor{Name: "lora_unet_a_attn1_to_q.lora_up.weight", DType: safetensors.F32, Shape: []int{2, 1}, Data: one(3)},
+		safetensors.Tensor{Name: "lora_unet_b_ff_net_2.lora_down.weight", DType: safetensors.F16, Shape: []int{1, 2}, Data: []byte{0, 60, 0, 188}},
+		safetensors.Tensor{Name: "lora_unet_b_ff_net_2.lora_up.weight", DType: safetensors.BF16, Shape: []int{2, 1}, Data: []byte{128, 63, 0, 64}},
+		safetensors.Tensor{Name: "lora_unet_b_ff_net_2.alpha", DType: safetensors.F32, Shape: []int{}, Data: one(0.5)[:4]},
 	))
 	f.Add([]byte{})
 	dir := f.TempDir()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -501,36 +502,36 @@ func (s *Space) Save(path string) error {
 		return fmt.Errorf("w2w: save space %s: %w", path, err)
 	}
 	meta := map[string]string{spaceFormatKey: spaceFormat, spaceLayoutKey: string(lj), spaceNKey: strconv.Itoa(s.N), spaceMethodKey: string(s.Method)}
-	var ts []Tensor
-	add := func(name string, d DType, shape []int, v []float32) error {
-		t, err := FloatTensor(name, d, shape, v)
+	var ts []safetensors.Tensor
+	add := func(name string, d safetensors.DType, shape []int, v []float32) error {
+		t, err := safetensors.FloatTensor(name, d, shape, v)
 		ts = append(ts, t)
 		return err
 	}
-	if err := add(spaceMean, F32, []int{s.Dim()}, s.Mean); err != nil {
+	if err := add(spaceMean, safetensors.F32, []int{s.Dim()}, s.Mean); err != nil {
 		return err
 	}
 	if s.Std != nil {
-		if err := add(spaceStd, F32, []int{s.Dim()}, s.Std); err != nil {
+		if err := add(spaceStd, safetensors.F32, []int{s.Dim()}, s.Std); err != nil {
 			return err
 		}
 	}
-	if err := add(spaceComponents, F32, []int{s.M(), s.Dim()}, s.Components); err != nil {
+	if err := add(spaceComponents, safetensors.F32, []int{s.M(), s.Dim()}, s.Components); err != nil {
 		return err
 	}
 	sv := make([]byte, 0, 8*s.M())
 	for _, v := range s.Singular {
 		sv = appendF64(sv, v)
 	}
-	ts = append(ts, Tensor{Name: spaceSingular, DType: F64, Shape: []int{s.M()}, Data: sv})
+	ts = append(ts, safetensors.Tensor{Name: spaceSingular, DType: safetensors.F64, Shape: []int{s.M()}, Data: sv})
 	for _, m := range s.Layout.Modules {
 		if m.Ref != nil {
-			if err := add(spaceRefPrefix+m.Name, F32, []int{len(m.Ref)}, m.Ref); err != nil {
+			if err := add(spaceRefPrefix+m.Name, safetensors.F32, []int{len(m.Ref)}, m.Ref); err != nil {
 				return err
 			}
 		}
 	}
-	return WriteSafetensors(path, ts, meta)
+	return writeSafetensors(path, ts, meta, nil)
 }
 
 func appendF64(b []byte, v float64) []byte {
@@ -543,7 +544,7 @@ func appendF64(b []byte, v float64) []byte {
 
 // LoadSpace reads a space written by [Space.Save].
 func LoadSpace(path string) (*Space, error) {
-	f, err := OpenSafetensors(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
@@ -123,7 +124,7 @@ func TestSpaceSaveLoad(t *testing.T) {
 
 	// A LoRA file is not a space.
 	other := filepath.Join(t.TempDir(), "lora.safetensors")
-	require.NoError(t, WriteSafetensors(other, []Tensor{{Name: "a", DType: F32, Shape: []int{1}, Data: make([]byte, 4)}}, nil))
+	require.NoError(t, safetensors.WriteFile(other, []safetensors.Tensor{{Name: "a", DType: safetensors.F32, Shape: []int{1}, Data: make([]byte, 4)}}, nil))
 	_, err = LoadSpace(other)
 	assert.ErrorIs(t, err, ErrLayout)
 }

@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 
 	"github.com/imagegem/imagegem-go/w2w"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 // exampleLoRA writes a small kohya LoRA with two modules of rank 2 and returns its path.
 func exampleLoRA(dir, name string, shift float32) string {
-	mk := func(name string, shape []int, v []float32) w2w.Tensor {
-		t, err := w2w.FloatTensor(name, w2w.F32, shape, v)
+	mk := func(name string, shape []int, v []float32) safetensors.Tensor {
+		t, err := safetensors.FloatTensor(name, safetensors.F32, shape, v)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -22,7 +23,7 @@ func exampleLoRA(dir, name string, shift float32) string {
 	}
 	const q = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v"
 	const f = "lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_2"
-	ts := []w2w.Tensor{
+	ts := []safetensors.Tensor{
 		mk(q+".lora_down.weight", []int{2, 3}, []float32{1, 0, 0, 0, 0.5, 0}),
 		mk(q+".lora_up.weight", []int{4, 2}, []float32{2, 0, 0, 1, 0, 0, shift, 0}),
 		mk(q+".alpha", nil, []float32{2}),
@@ -31,7 +32,7 @@ func exampleLoRA(dir, name string, shift float32) string {
 		mk(f+".alpha", nil, []float32{2}),
 	}
 	p := filepath.Join(dir, name)
-	if err := w2w.WriteSafetensors(p, ts, map[string]string{"ss_base_model_version": "sd_v1"}); err != nil {
+	if err := safetensors.WriteFile(p, ts, map[string]string{"ss_base_model_version": "sd_v1"}); err != nil {
 		log.Fatal(err)
 	}
 	return p
@@ -43,50 +44,6 @@ func tempDir() string {
 		log.Fatal(err)
 	}
 	return d
-}
-
-func ExampleWriteSafetensors() {
-	dir := tempDir()
-	defer os.RemoveAll(dir)
-	t, _ := w2w.FloatTensor("weight", w2w.F16, []int{2, 2}, []float32{1, 2, 3, 4})
-	path := filepath.Join(dir, "x.safetensors")
-	if err := w2w.WriteSafetensors(path, []w2w.Tensor{t}, map[string]string{"k": "v"}); err != nil {
-		log.Fatal(err)
-	}
-	f, err := w2w.OpenSafetensors(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer f.Close()
-	v, _ := f.Float32("weight")
-	fmt.Println(f.Tensors[0].DType, f.Tensors[0].Shape, v, f.Metadata["k"])
-	// Output: F16 [2 2] [1 2 3 4] v
-}
-
-func ExampleParseSafetensors() {
-	b, _ := w2w.EncodeSafetensors([]w2w.Tensor{{Name: "a", DType: w2w.F32, Shape: []int{1}, Data: []byte{0, 0, 128, 63}}}, nil)
-	f, err := w2w.ParseSafetensors(b)
-	if err != nil {
-		log.Fatal(err)
-	}
-	v, _ := f.Float32("a")
-	fmt.Println(v)
-	_, err = w2w.ParseSafetensors(b[:len(b)-1])
-	fmt.Println(err)
-	// Output:
-	// [1]
-	// w2w: <memory>: tensor "a" at offset 0: data [0,4) runs past the 3-byte data buffer: truncated file
-}
-
-func ExampleDecodeFloat32() {
-	out := make([]float32, 2)
-	// bfloat16 1.0 and -3.0, little-endian.
-	if err := w2w.DecodeFloat32(w2w.BF16, []byte{0x80, 0x3f, 0x40, 0xc0}, out); err != nil {
-		log.Fatal(err)
-	}
-	b, _ := w2w.EncodeFloat32(w2w.F16, out)
-	fmt.Println(out, b)
-	// Output: [1 -3] [0 60 0 194]
 }
 
 func ExampleLoadLoRA() {
@@ -239,7 +196,7 @@ func ExampleWriteRank1LoRA() {
 	l, _ := w2w.LoadLoRA(exampleLoRA(dir, "a.safetensors", 1))
 	red, _ := w2w.Reduce(context.Background(), l, nil)
 	out := filepath.Join(dir, "rank1.safetensors")
-	if err := w2w.WriteRank1LoRA(out, red, &w2w.WriteOptions{DType: w2w.F16}); err != nil {
+	if err := w2w.WriteRank1LoRA(out, red, &w2w.WriteOptions{DType: safetensors.F16}); err != nil {
 		log.Fatal(err)
 	}
 	back, _ := w2w.LoadLoRA(out)
@@ -272,14 +229,14 @@ func ExampleWriteDirection() {
 	lay := &w2w.Layout{Family: w2w.SD1, Modules: []w2w.LayoutModule{{Name: "lora_unet_a_attn1_to_v", Out: 2, In: 1, Rank: 1}}}
 	lay.Dim = 3
 	path := filepath.Join(dir, "direction.safetensors")
-	if err := w2w.WriteDirection(path, lay, []float32{0.6, 0, 0.8}, nil, nil); err != nil {
+	if err := w2w.WriteDirection(path, &w2w.DirectionFile{Layout: lay, Vector: []float32{0.6, 0, 0.8}}); err != nil {
 		log.Fatal(err)
 	}
-	got, v, _, err := w2w.ReadDirection(path)
+	got, err := w2w.ReadDirection(path)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got.Modules[0].Name, v)
+	fmt.Println(got.Layout.Modules[0].Name, got.Vector)
 	// Output: lora_unet_a_attn1_to_v [0.6 0 0.8]
 }
 

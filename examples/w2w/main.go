@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/imagegem/imagegem-go/w2w"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
 func main() {
@@ -95,7 +96,7 @@ func reduceCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := w2w.WriteRank1LoRA(*dst, red, &w2w.WriteOptions{DType: w2w.DType(strings.ToUpper(*dtype))}); err != nil {
+	if err := w2w.WriteRank1LoRA(*dst, red, &w2w.WriteOptions{DType: safetensors.DType(strings.ToUpper(*dtype))}); err != nil {
 		return err
 	}
 	worst, total := 0.0, 0.0
@@ -197,7 +198,7 @@ func directionCmd(ctx context.Context, args []string, out io.Writer) error {
 		"w2w.n":          strconv.Itoa(n),
 		"w2w.accuracy":   strconv.FormatFloat(d.Accuracy, 'f', 4, 64),
 	}
-	if err := w2w.WriteDirection(*dst, lay, d.Vector, meta, inputs); err != nil {
+	if err := w2w.WriteDirection(*dst, &w2w.DirectionFile{Layout: lay, Vector: d.Vector, Metadata: meta}, inputs...); err != nil {
 		return err
 	}
 	if *spaceOut != "" {
@@ -239,10 +240,11 @@ func editCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err := need(fs, "in", "direction", "out"); err != nil {
 		return err
 	}
-	lay, v, _, err := w2w.ReadDirection(*dirPath)
+	df, err := w2w.ReadDirection(*dirPath)
 	if err != nil {
 		return err
 	}
+	lay, v := df.Layout, df.Vector
 	red, err := w2w.ReduceFile(ctx, *in, nil)
 	if err != nil {
 		return err
@@ -264,7 +266,7 @@ func editCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	opts := &w2w.WriteOptions{
-		DType:    w2w.DType(strings.ToUpper(*dtype)),
+		DType:    safetensors.DType(strings.ToUpper(*dtype)),
 		Inputs:   []string{*in, *dirPath, *spacePath},
 		Metadata: map[string]string{"w2w.edit_alpha": strconv.FormatFloat(*alpha, 'g', -1, 64)},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imagegem/imagegem-go/internal/testdata"
 	"github.com/imagegem/imagegem-go/w2w"
+	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,10 +35,10 @@ func TestSubcommands(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"direction", "-loras", data, "-labels", labels, "-components", "2", "-out", dirFile, "-space", spaceFile}, &out))
 	assert.Contains(t, out.String(), "3 LoRAs (sd1), 128 modules")
-	lay, v, meta, err := w2w.ReadDirection(dirFile)
+	df, err := w2w.ReadDirection(dirFile)
 	require.NoError(t, err)
-	assert.Len(t, v, lay.Dim)
-	assert.Equal(t, "logistic", meta["w2w.classifier"])
+	assert.Len(t, df.Vector, df.Layout.Dim)
+	assert.Equal(t, "logistic", df.Metadata["w2w.classifier"])
 
 	for _, extra := range [][]string{nil, {"-space", spaceFile}} {
 		edited := filepath.Join(tmp, "edited.safetensors")
@@ -57,9 +58,9 @@ func TestSubcommands(t *testing.T) {
 	assert.Error(t, run(ctx, nil, &out))
 	assert.Error(t, run(ctx, []string{"bogus"}, &out))
 	assert.Error(t, run(ctx, []string{"reduce", "-in", in}, &out))
-	assert.ErrorIs(t, run(ctx, []string{"edit", "-in", reduced, "-direction", dirFile, "-alpha", "1", "-out", reduced}, &out), w2w.ErrSameFile)
+	assert.ErrorIs(t, run(ctx, []string{"edit", "-in", reduced, "-direction", dirFile, "-alpha", "1", "-out", reduced}, &out), w2w.ErrOverwritesInput)
 	bad := filepath.Join(tmp, "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte("file,label\nx.safetensors,2\n"), 0o600))
 	assert.Error(t, run(ctx, []string{"direction", "-loras", data, "-labels", bad, "-out", filepath.Join(tmp, "d2")}, &out))
-	assert.ErrorIs(t, run(ctx, []string{"reduce", "-in", filepath.Join(data, "truncated_flux_kohya_m000lie.safetensors"), "-out", filepath.Join(tmp, "t")}, &out), w2w.ErrTruncated)
+	assert.ErrorIs(t, run(ctx, []string{"reduce", "-in", filepath.Join(data, "truncated_flux_kohya_m000lie.safetensors"), "-out", filepath.Join(tmp, "t")}, &out), safetensors.ErrTruncated)
 }

@@ -1,4 +1,4 @@
-package w2w
+package safetensors
 
 import (
 	"bytes"
@@ -56,16 +56,16 @@ type File struct {
 	unmap   func() error
 }
 
-// OpenSafetensors opens and validates a safetensors file, memory-mapping it read-only.
-func OpenSafetensors(path string) (*File, error) {
+// Open opens and validates a safetensors file, memory-mapping it read-only.
+func Open(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("w2w: open %s: %w", path, err)
+		return nil, fmt.Errorf("safetensors: open %s: %w", path, err)
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("w2w: stat %s: %w", path, err)
+		return nil, fmt.Errorf("safetensors: stat %s: %w", path, err)
 	}
 	size := st.Size()
 	if size < headerLenBytes {
@@ -90,16 +90,16 @@ func OpenSafetensors(path string) (*File, error) {
 	f.dataOff = headerLenBytes + int64(n)
 	whole, unmap, err := mapFile(fh, size)
 	if err != nil {
-		return nil, fmt.Errorf("w2w: map %s: %w", path, err)
+		return nil, fmt.Errorf("safetensors: map %s: %w", path, err)
 	}
 	f.data = whole[f.dataOff:]
 	f.unmap = unmap
 	return f, nil
 }
 
-// ParseSafetensors parses and validates a whole safetensors file held in memory. The returned
+// Parse parses and validates a whole safetensors file held in memory. The returned
 // File refers to b without copying it.
-func ParseSafetensors(b []byte) (*File, error) {
+func Parse(b []byte) (*File, error) {
 	size := int64(len(b))
 	if size < headerLenBytes {
 		return nil, fileErr("", "", 0, ErrTruncated, "%d bytes, fewer than the 8-byte header length", size)
@@ -270,7 +270,7 @@ func (f *File) Info(name string) (TensorInfo, bool) {
 func (f *File) Raw(name string) ([]byte, error) {
 	t, ok := f.Info(name)
 	if !ok {
-		return nil, fmt.Errorf("w2w: %s: tensor %q: %w", f.displayPath(), name, os.ErrNotExist)
+		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", f.displayPath(), name, os.ErrNotExist)
 	}
 	return f.data[t.Begin:t.End], nil
 }
@@ -279,7 +279,7 @@ func (f *File) Raw(name string) ([]byte, error) {
 func (f *File) Float32(name string) ([]float32, error) {
 	t, ok := f.Info(name)
 	if !ok {
-		return nil, fmt.Errorf("w2w: %s: tensor %q: %w", f.displayPath(), name, os.ErrNotExist)
+		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", f.displayPath(), name, os.ErrNotExist)
 	}
 	if !t.DType.Float() {
 		return nil, fileErr(f.Path, name, f.dataOff+t.Begin, dtypeErr(t.DType), "")

@@ -1,4 +1,4 @@
-package w2w
+package safetensors
 
 import (
 	"io"

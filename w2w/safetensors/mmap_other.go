@@ -1,6 +1,6 @@
 //go:build !unix
 
-package w2w
+package safetensors
 
 import "os"
 

@@ -1,4 +1,4 @@
-package w2w
+package safetensors
 
 import (
 	"encoding/binary"
@@ -33,9 +33,9 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	ts = append(ts, Tensor{Name: "scalar", DType: F32, Shape: []int{}, Data: []byte{0, 0, 128, 63}})
 	meta := map[string]string{"ss_network_dim": "1", "note": "ünïcode"}
 	path := filepath.Join(t.TempDir(), "x.safetensors")
-	require.NoError(t, WriteSafetensors(path, ts, meta))
+	require.NoError(t, WriteFile(path, ts, meta))
 
-	f, err := OpenSafetensors(path)
+	f, err := Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	assert.Equal(t, meta, f.Metadata)
@@ -108,13 +108,13 @@ func TestSafetensorsBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseSafetensors(c.file)
+			_, err := Parse(c.file)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, c.want)
-			assert.True(t, strings.HasPrefix(err.Error(), "w2w: "), err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), "safetensors: "), err.Error())
 			p := filepath.Join(t.TempDir(), "bad.safetensors")
 			require.NoError(t, os.WriteFile(p, c.file, 0o600))
-			_, err = OpenSafetensors(p)
+			_, err = Open(p)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, c.want)
 			assert.Contains(t, err.Error(), p)
@@ -123,7 +123,7 @@ func TestSafetensorsBadInput(t *testing.T) {
 }
 
 func TestSafetensorsF8Refused(t *testing.T) {
-	f, err := ParseSafetensors(rawFile(`{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}`, []byte{1, 2}))
+	f, err := Parse(rawFile(`{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}`, []byte{1, 2}))
 	require.NoError(t, err, "F8 tensors parse as raw bytes")
 	raw, err := f.Raw("a")
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestSafetensorsRealHeaders(t *testing.T) {
 			require.NoError(t, err)
 			var ref map[string]json.RawMessage
 			require.NoError(t, json.Unmarshal(js, &ref))
-			f, err := OpenSafetensors(p)
+			f, err := Open(p)
 			if strings.HasPrefix(filepath.Base(p), "truncated_") {
 				require.Error(t, err)
 				assert.ErrorIs(t, err, ErrTruncated)
@@ -174,17 +174,17 @@ func TestSafetensorsRealHeaders(t *testing.T) {
 }
 
 func TestWriteRefusesBadTensors(t *testing.T) {
-	_, err := EncodeSafetensors([]Tensor{{Name: "a", DType: F32, Shape: []int{2}, Data: []byte{1}}}, nil)
+	_, err := Encode([]Tensor{{Name: "a", DType: F32, Shape: []int{2}, Data: []byte{1}}}, nil)
 	assert.ErrorIs(t, err, ErrShapeMismatch)
-	_, err = EncodeSafetensors([]Tensor{{Name: "a", DType: F32, Shape: []int{0}}, {Name: "a", DType: F32, Shape: []int{0}}}, nil)
+	_, err = Encode([]Tensor{{Name: "a", DType: F32, Shape: []int{0}}, {Name: "a", DType: F32, Shape: []int{0}}}, nil)
 	assert.ErrorIs(t, err, ErrBadHeader)
 	_, err = FloatTensor("x", F8E5M2, []int{1}, []float32{1})
 	assert.ErrorIs(t, err, ErrUnsupportedDType)
 	assert.True(t, math.IsNaN(float64(math.Float32frombits(uint32(bf16Round(float32(math.NaN())))<<16))))
 }
 
-func FuzzParseSafetensors(f *testing.F) {
-	good, err := EncodeSafetensors([]Tensor{
+func FuzzParse(f *testing.F) {
+	good, err := Encode([]Tensor{
 		{Name: "a.lora_down.weight", DType: F16, Shape: []int{1, 2}, Data: []byte{0, 60, 0, 60}},
 		{Name: "a.lora_up.weight", DType: F32, Shape: []int{2, 1}, Data: make([]byte, 8)},
 		{Name: "a.alpha", DType: BF16, Shape: []int{}, Data: []byte{128, 63}},
@@ -196,7 +196,7 @@ func FuzzParseSafetensors(f *testing.F) {
 	f.Add(rawFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, make([]byte, 8)))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sf, err := ParseSafetensors(b)
+		sf, err := Parse(b)
 		if err != nil {
 			return
 		}
@@ -207,6 +207,46 @@ func FuzzParseSafetensors(f *testing.F) {
 				}
 			}
 		}
-		_, _ = ParseLoRAFile(sf)
 	})
+}
+
+func TestWriteFileRefusesInput(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "in.safetensors")
+	a, err := FloatTensor("a", F32, []int{2}, []float32{1, 2})
+	require.NoError(t, err)
+	require.NoError(t, WriteFile(p, []Tensor{a}, nil))
+	before, err := os.ReadFile(p)
+	require.NoError(t, err)
+	b, err := FloatTensor("a", F32, []int{2}, []float32{3, 4})
+	require.NoError(t, err)
+	err = WriteFile(p, []Tensor{b}, nil, p)
+	assert.ErrorIs(t, err, ErrOverwritesInput)
+	assert.Contains(t, err.Error(), p)
+	after, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the input is untouched")
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+}
+
+func TestDecodeFloat32Finite(t *testing.T) {
+	raw, err := EncodeFloat32(F16, []float32{1, float32(math.Inf(1)), 2, float32(math.NaN())})
+	require.NoError(t, err)
+	dst := make([]float32, 4)
+	bad, err := DecodeFloat32Finite(F16, raw, dst)
+	require.NoError(t, err)
+	assert.Equal(t, 1, bad, "index of the first non-finite value")
+	assert.Equal(t, float32(2), dst[2])
+	bad, err = DecodeFloat32Finite(F16, raw[:4], dst[:2])
+	require.NoError(t, err)
+	assert.Equal(t, 1, bad)
+	bad, err = DecodeFloat32Finite(F16, raw[:2], dst[:1])
+	require.NoError(t, err)
+	assert.Equal(t, -1, bad)
+	_, err = DecodeFloat32Finite(F16, raw[:3], dst[:2])
+	assert.ErrorIs(t, err, ErrShapeMismatch)
+	_, err = DecodeFloat32Finite(I32, raw, dst[:2])
+	assert.ErrorIs(t, err, ErrUnsupportedDType)
 }

@@ -1,4 +1,4 @@
-package w2w
+package safetensors
 
 import (
 	"encoding/binary"
@@ -69,6 +69,18 @@ func DecodeFloat32(d DType, raw []byte, dst []float32) error {
 	}
 	decodeFinite(d, raw, dst)
 	return nil
+}
+
+// DecodeFloat32Finite is [DecodeFloat32] that also returns the index of the first NaN or
+// Inf value, or −1 when every value is finite. The whole tensor is decoded either way.
+func DecodeFloat32Finite(d DType, raw []byte, dst []float32) (int, error) {
+	if !d.Float() {
+		return -1, dtypeErr(d)
+	}
+	if len(raw) != len(dst)*d.Size() {
+		return -1, fmt.Errorf("%w: %d bytes of %s for %d values", ErrShapeMismatch, len(raw), d, len(dst))
+	}
+	return decodeFinite(d, raw, dst), nil
 }
 
 // f16Table maps every IEEE half-precision bit pattern to its float32 value; a table lookup is
