@@ -8,8 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 BIN         := $(CURDIR)/bin
 ORT_LIB     := $(CURDIR)/third_party/onnxruntime/linux-x64/libonnxruntime.so.1
 TEST_FLAGS  ?= -race -timeout 45m
-# ./... skips folders named testdata, so the shared-data helper is named explicitly.
-PKGS        := ./... ./internal/testdata
+PKGS        := ./...
 BENCH       ?= .
 BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 1x -timeout 60m
 

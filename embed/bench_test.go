@@ -11,14 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // benchBatch is the batch size of the tower benchmarks.
 const benchBatch = 32
 
 func benchPrompts(b *testing.B, n int) []string {
-	f, err := os.Open(testdata.Path(b, "prompts", "prompts.jsonl"))
+	f, err := os.Open(shareddata.Path(b, "prompts", "prompts.jsonl"))
 	require.NoError(b, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -38,7 +38,7 @@ func benchPrompts(b *testing.B, n int) []string {
 // a fresh tokenizer per iteration (cold word cache, as a new process).
 func BenchmarkCLIPTokenizer(b *testing.B) {
 	prompts := benchPrompts(b, 10000)
-	path := testdata.Path(b, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	path := shareddata.Path(b, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
 	base, err := LoadCLIPTokenizer(path)
 	require.NoError(b, err)
 	dst := make([]int64, ContextLength)
@@ -118,7 +118,7 @@ func BenchmarkTextTower(b *testing.B) {
 }
 
 func BenchmarkImageTower(b *testing.B) {
-	data, err := os.ReadFile(testdata.Path(b, "images", "photo_rgb_512x512.png"))
+	data, err := os.ReadFile(shareddata.Path(b, "images", "photo_rgb_512x512.png"))
 	require.NoError(b, err)
 	p := Preprocessor{}
 	px := make([]float32, benchBatch*p.TensorLen())
@@ -132,7 +132,7 @@ func BenchmarkImageTower(b *testing.B) {
 // BenchmarkPreprocess decodes and transforms one image per iteration.
 func BenchmarkPreprocess(b *testing.B) {
 	for _, name := range []string{"photo_rgb_512x512.png", "jpeg_progressive_832x1216.jpg", "webp_lossy-vp8-simple_1024x772.webp"} {
-		data, err := os.ReadFile(testdata.Path(b, "images", name))
+		data, err := os.ReadFile(shareddata.Path(b, "images", name))
 		require.NoError(b, err)
 		for _, tr := range []Transform{TransformCLIP, TransformHPSv2} {
 			b.Run(name+"/"+tr.String(), func(b *testing.B) {

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 var (
@@ -27,7 +27,7 @@ var (
 
 func sharedCLIPTokenizer(t testing.TB) *CLIPTokenizer {
 	t.Helper()
-	p := testdata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	p := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
 	clipTokOnce.Do(func() { clipTok, clipTokErr = LoadCLIPTokenizer(p) })
 	require.NoError(t, clipTokErr)
 	return clipTok
@@ -73,7 +73,7 @@ func TestCLIPTokenizerPromptParity(t *testing.T) {
 	}
 	require.NoError(t, json.NewDecoder(zr).Decode(&golden))
 
-	pf, err := os.Open(testdata.Path(t, "prompts", "prompts.jsonl"))
+	pf, err := os.Open(shareddata.Path(t, "prompts", "prompts.jsonl"))
 	require.NoError(t, err)
 	defer pf.Close()
 	sc := bufio.NewScanner(pf)
@@ -164,7 +164,7 @@ func FuzzCLIPTokenize(f *testing.F) {
 // tokenise like OpenAI's merges file.
 func TestFolderTokenizerFromHFFiles(t *testing.T) {
 	ref := sharedCLIPTokenizer(t)
-	src := testdata.Path(t, "tokenizers", "clip-vit-base-patch32")
+	src := shareddata.Path(t, "tokenizers", "clip-vit-base-patch32")
 	for _, name := range []string{"tokenizer.json", "merges.txt"} {
 		dir := t.TempDir()
 		raw, err := os.ReadFile(filepath.Join(src, name))

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 type hfGolden struct {
@@ -41,7 +41,7 @@ func loadHFGolden(t *testing.T) hfGolden {
 
 func corpusPrompts(t *testing.T, want map[string]bool) map[string]string {
 	t.Helper()
-	f, err := os.Open(testdata.Path(t, "prompts", "prompts.jsonl"))
+	f, err := os.Open(shareddata.Path(t, "prompts", "prompts.jsonl"))
 	require.NoError(t, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -63,7 +63,7 @@ func corpusPrompts(t *testing.T, want map[string]bool) map[string]string {
 
 func TestWordPieceAndByteBPEMatchReference(t *testing.T) {
 	g := loadHFGolden(t)
-	dir := testdata.Path(t, "tokenizers")
+	dir := shareddata.Path(t, "tokenizers")
 	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), WordPieceOptions{})
 	require.NoError(t, err)
 	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), ByteBPEOptions{})

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // tinyDir is the generated architecture-faithful test model (scripts/gen_clip_models.py).
@@ -64,7 +64,7 @@ func requireRuntime(t testing.TB) {
 func openTiny(t *testing.T, opts Options) *Model {
 	t.Helper()
 	requireRuntime(t)
-	opts.Vocabulary = testdata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	opts.Vocabulary = shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
 	m, err := Open(tinyDir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, m.Close()) })
@@ -97,7 +97,7 @@ func TestEncodeImagesMatchesTorch(t *testing.T) {
 	g := loadTinyGolden(t)
 	var paths []string
 	for _, name := range g.Images {
-		paths = append(paths, testdata.Path(t, "images", name))
+		paths = append(paths, shareddata.Path(t, "images", name))
 	}
 	for _, tc := range []struct {
 		tr   Transform
@@ -119,7 +119,7 @@ func TestEncodeImagesPerItemErrors(t *testing.T) {
 	g := loadTinyGolden(t)
 	bad := filepath.Join(t.TempDir(), "corrupt.png")
 	require.NoError(t, os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\ngarbage"), 0o644))
-	paths := []string{testdata.Path(t, "images", g.Images[0]), bad, filepath.Join(t.TempDir(), "missing.jpg")}
+	paths := []string{shareddata.Path(t, "images", g.Images[0]), bad, filepath.Join(t.TempDir(), "missing.jpg")}
 	m := openTiny(t, Options{})
 	got, errs, err := m.EncodeImages(context.Background(), paths)
 	require.NoError(t, err)
@@ -136,7 +136,7 @@ func TestEncodeImagesPerItemErrors(t *testing.T) {
 
 func TestScorers(t *testing.T) {
 	g := loadTinyGolden(t)
-	img := testdata.Path(t, "images", g.Images[0])
+	img := shareddata.Path(t, "images", g.Images[0])
 	m := openTiny(t, Options{})
 	cos := 0.0
 	for j := range g.ImageCLIP[0] {
@@ -191,7 +191,7 @@ func TestLibraryCandidatesNameEveryPath(t *testing.T) {
 	require.GreaterOrEqual(t, len(c), 3)
 	assert.Equal(t, "/nonexistent/a.so", c[0])
 	assert.Equal(t, "/nonexistent/b.so", c[1])
-	assert.Contains(t, c, filepath.Join(testdata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1"))
+	assert.Contains(t, c, filepath.Join(shareddata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1"))
 }
 
 func TestTopK(t *testing.T) {
@@ -223,7 +223,7 @@ func TestCombinedModelMatchesTorch(t *testing.T) {
 	assertRowsNear(t, g.TextEmbeds, got, "prompt")
 	var paths []string
 	for _, name := range g.Images {
-		paths = append(paths, testdata.Path(t, "images", name))
+		paths = append(paths, shareddata.Path(t, "images", name))
 	}
 	imgs, errs, err := m.EncodeImages(context.Background(), paths)
 	require.NoError(t, err)

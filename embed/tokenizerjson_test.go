@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 func writeJSON(t *testing.T, v any) string {
@@ -28,7 +28,7 @@ func writeJSON(t *testing.T, v any) string {
 // vocabularies and checks them against the reference goldens.
 func TestTokenizerJSONWordPieceAndBPE(t *testing.T) {
 	g := loadHFGolden(t)
-	dir := testdata.Path(t, "tokenizers")
+	dir := shareddata.Path(t, "tokenizers")
 
 	f, err := os.Open(filepath.Join(dir, "bert-base-uncased", "vocab.txt"))
 	require.NoError(t, err)
@@ -118,7 +118,7 @@ func TestTokenizerJSONErrors(t *testing.T) {
 }
 
 func FuzzTokenizers(f *testing.F) {
-	dir := testdata.Path(f, "tokenizers")
+	dir := shareddata.Path(f, "tokenizers")
 	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), WordPieceOptions{MaxLength: 16})
 	require.NoError(f, err)
 	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), ByteBPEOptions{MaxLength: 16})

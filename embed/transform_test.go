@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // Pixel parity limits against PIL, per channel, on the 0..255 scale (the 0.5/255
@@ -39,7 +39,7 @@ var knownMaxGaps = map[string]float64{
 }
 
 func TestTransformsMatchPIL(t *testing.T) {
-	dir := testdata.Path(t, "images")
+	dir := shareddata.Path(t, "images")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	variants := []struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // SHA-256 of the usernames, computed with coreutils' sha256sum (printf NAME | sha256sum).
@@ -28,7 +28,7 @@ func TestHashUsername(t *testing.T) {
 }
 
 func TestReadImagesPage2024(t *testing.T) {
-	p := testdata.Path(t, "civitai", "images_limit1_2024-04.json")
+	p := shareddata.Path(t, "civitai", "images_limit1_2024-04.json")
 	imgs, noLoRA, err := ReadImagesPage(p, nil)
 	require.NoError(t, err)
 	require.Len(t, imgs, 1)
@@ -56,7 +56,7 @@ func TestReadImagesPage2024(t *testing.T) {
 }
 
 func TestReadImagesPage2023StringNumbers(t *testing.T) {
-	p := testdata.Path(t, "civitai", "wiki_example_images_limit1.json")
+	p := shareddata.Path(t, "civitai", "wiki_example_images_limit1.json")
 	imgs, noLoRA, err := ReadImagesPage(p, nil)
 	require.NoError(t, err)
 	assert.Empty(t, imgs, "a <lora:…> tag in the prompt names no model version")
@@ -76,7 +76,7 @@ func TestReadImagesPage2023StringNumbers(t *testing.T) {
 }
 
 func TestReadModelsPages(t *testing.T) {
-	vs, err := ReadModelsPage(testdata.Path(t, "civitai", "models_1580878_lora_raw.json"), nil)
+	vs, err := ReadModelsPage(shareddata.Path(t, "civitai", "models_1580878_lora_raw.json"), nil)
 	require.NoError(t, err)
 	require.Len(t, vs, 2)
 	v := vs[0]
@@ -99,18 +99,18 @@ func TestReadModelsPages(t *testing.T) {
 	assert.Equal(t, "7C0B4B21DAD60CE4E5A3F78D33261F4E556F94042E7FD19FBC8C734A80EC5A81", f.Hashes.SHA256)
 	assert.InDelta(t, 223107.16015625, f.SizeKB, 1e-9)
 
-	vs, err = ReadModelsPage(testdata.Path(t, "civitai", "wiki_example_models_1102.json"), nil)
+	vs, err = ReadModelsPage(shareddata.Path(t, "civitai", "wiki_example_models_1102.json"), nil)
 	require.NoError(t, err)
 	require.Len(t, vs, 3)
 	assert.Equal(t, []string{"punk", "synthwave", "style"}, vs[0].Tags, "tags given as {name} objects")
 	assert.Equal(t, "Checkpoint", vs[0].ModelType)
 	assert.Len(t, vs[1].Files, 2)
 
-	vs, err = ReadModelsPage(testdata.Path(t, "civitai", "wiki_example_models_limit1_textualinversion.json"), nil)
+	vs, err = ReadModelsPage(shareddata.Path(t, "civitai", "wiki_example_models_limit1_textualinversion.json"), nil)
 	require.NoError(t, err)
 	assert.Len(t, vs, 6, "3 models with 3, 1 and 2 versions")
 
-	vs, err = ReadModelsPage(testdata.Path(t, "civitai", "wiki_example_model-versions_1318.json"), nil)
+	vs, err = ReadModelsPage(shareddata.Path(t, "civitai", "wiki_example_model-versions_1318.json"), nil)
 	require.NoError(t, err)
 	require.Len(t, vs, 1)
 	assert.Equal(t, int64(1318), vs[0].ID)
@@ -122,13 +122,13 @@ func TestReadModelsPages(t *testing.T) {
 func TestIngestCivitaiWritesARelease(t *testing.T) {
 	out := t.TempDir()
 	imgs := []string{
-		testdata.Path(t, "civitai", "images_limit1_2024-04.json"),
-		testdata.Path(t, "civitai", "wiki_example_images_limit1.json"),
-		testdata.Path(t, "civitai", "images_limit1_2024-04.json"), // a page saved twice
+		shareddata.Path(t, "civitai", "images_limit1_2024-04.json"),
+		shareddata.Path(t, "civitai", "wiki_example_images_limit1.json"),
+		shareddata.Path(t, "civitai", "images_limit1_2024-04.json"), // a page saved twice
 	}
 	mods := []string{
-		testdata.Path(t, "civitai", "models_1580878_lora_raw.json"),
-		testdata.Path(t, "civitai", "wiki_example_models_1102.json"),
+		shareddata.Path(t, "civitai", "models_1580878_lora_raw.json"),
+		shareddata.Path(t, "civitai", "wiki_example_models_1102.json"),
 	}
 	rep, err := IngestCivitai(context.Background(), out, imgs, mods, nil)
 	require.NoError(t, err)
@@ -172,8 +172,8 @@ func TestIngestCivitaiWritesARelease(t *testing.T) {
 func TestIngestAllModelTypes(t *testing.T) {
 	out := t.TempDir()
 	rep, err := IngestCivitai(context.Background(), out,
-		[]string{testdata.Path(t, "civitai", "images_limit1_2024-04.json")},
-		[]string{testdata.Path(t, "civitai", "wiki_example_models_1102.json")},
+		[]string{shareddata.Path(t, "civitai", "images_limit1_2024-04.json")},
+		[]string{shareddata.Path(t, "civitai", "wiki_example_models_1102.json")},
 		&IngestOptions{AllModelTypes: true, HashUser: func(u string) string { return "h-" + u }})
 	require.NoError(t, err)
 	assert.Equal(t, 3, rep.Versions)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // BenchmarkSASRecEpoch times one training epoch of SASRec with the paper's settings on the
 // SASRec "Video" (Amazon Games) data.
 func BenchmarkSASRecEpoch(b *testing.B) {
-	in, err := ReadFile(testdata.Path(b, "recsys", "sasrec_Video.txt"), FormatSASRec)
+	in, err := ReadFile(shareddata.Path(b, "recsys", "sasrec_Video.txt"), FormatSASRec)
 	if err != nil {
 		b.Fatal(err)
 	}

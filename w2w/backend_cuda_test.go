@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegem/imagegem-go/cuda"
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // These tests need an NVIDIA GPU (the cuda tag makes gorgonia.org/cu initialise the driver
@@ -74,7 +74,7 @@ var realLoRAs = []string{
 func TestCUDAReduceMatchesCPUOnRealLoRAs(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range realLoRAs {
-		l, err := LoadLoRA(testdata.Path(t, "lora", f))
+		l, err := LoadLoRA(shareddata.Path(t, "lora", f))
 		require.NoError(t, err)
 		rc, err := Reduce(ctx, l, &ReduceOptions{Backend: CPU{}})
 		require.NoError(t, err)
@@ -105,7 +105,7 @@ func TestCUDAReduceFlattenAndPCAMatchCPU(t *testing.T) {
 	ctx := context.Background()
 	var rs []*Reduced
 	for _, f := range []string{"diffusers_sd15_rank4_catundchat.safetensors", "diffusers_sd15_rank4_pokemon.safetensors", "diffusers_sd15_unetprefix_rank4_timohavdk.safetensors"} {
-		l, err := LoadLoRA(testdata.Path(t, "lora", f))
+		l, err := LoadLoRA(shareddata.Path(t, "lora", f))
 		require.NoError(t, err)
 		rc, err := Reduce(ctx, l, &ReduceOptions{Backend: CPU{}})
 		require.NoError(t, err)

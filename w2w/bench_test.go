@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
@@ -136,7 +136,7 @@ func benchEnvInt(name string, def int) int {
 // sd15Rank1Dim returns d for SD1.5 rank-1 vectors of all UNet and text-encoder modules,
 // from the key manifest of a real SD1.5 kohya LoRA.
 func sd15Rank1Dim(b *testing.B) int {
-	raw, err := os.ReadFile(testdata.Path(b, "lora", "invokeai_stripped_manifests", "shinkai_makoto_offset_sd15_kohya.manifest.json"))
+	raw, err := os.ReadFile(shareddata.Path(b, "lora", "invokeai_stripped_manifests", "shinkai_makoto_offset_sd15_kohya.manifest.json"))
 	require.NoError(b, err)
 	var man map[string]struct {
 		Shape []int `json:"shape"`

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,7 +70,7 @@ func TestRank1WriteReadRoundTrip(t *testing.T) {
 }
 
 func TestRealLoRAsReduceAndWrite(t *testing.T) {
-	dir := testdata.Path(t, "lora")
+	dir := shareddata.Path(t, "lora")
 	out := t.TempDir()
 	ctx := context.Background()
 	for _, name := range []string{"diffusers_sd15_rank4_pokemon.safetensors", "cloneofsimo_lora_disney.safetensors", "lycoris_lokr_smart_falcon_4.safetensors", "flux_peft_aitoolkit_leighwoods.safetensors"} {
@@ -135,6 +135,6 @@ func TestDirectionFileRoundTrip(t *testing.T) {
 		assert.Equal(t, red.Modules[i].Name, ed.Modules[i].Name)
 		assert.InDelta(t, red.Modules[i].Sigma, ed.Modules[i].Sigma, 1e-5)
 	}
-	_, err = ReadDirection(filepath.Join(testdata.Path(t, "lora"), "diffusers_sd15_rank4_pokemon.safetensors"))
+	_, err = ReadDirection(filepath.Join(shareddata.Path(t, "lora"), "diffusers_sd15_rank4_pokemon.safetensors"))
 	assert.ErrorIs(t, err, ErrLayout)
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +18,7 @@ import (
 // TestParseRealLoRAs parses every real file of the shared data; the broken ones must fail with
 // their named error.
 func TestParseRealLoRAs(t *testing.T) {
-	dir := testdata.Path(t, "lora")
+	dir := shareddata.Path(t, "lora")
 	type want struct {
 		err     error
 		conv    Convention
@@ -75,7 +75,7 @@ func TestParseRealLoRAs(t *testing.T) {
 }
 
 func TestRealLoRADetails(t *testing.T) {
-	dir := testdata.Path(t, "lora")
+	dir := shareddata.Path(t, "lora")
 	l, err := LoadLoRA(filepath.Join(dir, "diffusers_sd15_rank4_catundchat.safetensors"))
 	require.NoError(t, err)
 	m, ok := l.Module("lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_out_0")
@@ -118,7 +118,7 @@ func TestRealLoRADetails(t *testing.T) {
 // file's, keeping the names and the out/in shapes. keep selects modules by source prefix.
 func manifestTensors(tb testing.TB, file string, rank int, dt safetensors.DType, keep func(string) bool, rng *rand.Rand) []safetensors.Tensor {
 	tb.Helper()
-	b, err := os.ReadFile(testdata.Path(tb, "lora", "invokeai_stripped_manifests", file))
+	b, err := os.ReadFile(shareddata.Path(tb, "lora", "invokeai_stripped_manifests", file))
 	require.NoError(tb, err)
 	var man map[string]struct {
 		Shape []int `json:"shape"`

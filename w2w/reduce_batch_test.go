@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // batchRecorder is the CPU backend with a preferred batch size, recording each call's size.
@@ -25,7 +25,7 @@ func (b *batchRecorder) TopTriplets(ctx context.Context, in []ScaledFactor, out 
 }
 
 func TestReduceHonoursBackendBatchSize(t *testing.T) {
-	l, err := LoadLoRA(testdata.Path(t, "lora", "diffusers_sd15_rank4_pokemon.safetensors"))
+	l, err := LoadLoRA(shareddata.Path(t, "lora", "diffusers_sd15_rank4_pokemon.safetensors"))
 	require.NoError(t, err)
 	ctx := context.Background()
 	want, err := Reduce(ctx, l, &ReduceOptions{Backend: CPU{}})

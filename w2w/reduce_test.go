@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -159,7 +159,7 @@ func TestReduceConvAndFile(t *testing.T) {
 // TestReduceLoKr checks the Kronecker route on a real LoKr file against the full SVD of
 // kron(W1, W2) for one module.
 func TestReduceLoKr(t *testing.T) {
-	l, err := LoadLoRA(testdata.Path(t, "lora", "lycoris_lokr_smart_falcon_4.safetensors"))
+	l, err := LoadLoRA(shareddata.Path(t, "lora", "lycoris_lokr_smart_falcon_4.safetensors"))
 	require.NoError(t, err)
 	red, err := Reduce(context.Background(), l, nil)
 	require.NoError(t, err)

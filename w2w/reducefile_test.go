@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
@@ -21,7 +21,7 @@ import (
 // diffusers, PEFT with its adapter_config.json alpha, cloneofsimo, LyCORIS LoKr, Flux) and on
 // a many-module synthetic file, and that both fail alike on the files that do not parse.
 func TestReduceFileMatchesLoadAndReduce(t *testing.T) {
-	dir := testdata.Path(t, "lora")
+	dir := shareddata.Path(t, "lora")
 	paths, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
 	require.NoError(t, err)
 	paths = append(paths, filepath.Join(dir, "peft_distilbert_imdb_tashu014", "adapter_model.safetensors"))

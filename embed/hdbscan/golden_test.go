@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -74,7 +74,7 @@ type goldenCase struct {
 }
 
 func loadCases(t *testing.T) map[string]*goldenCase {
-	dir := testdata.Path(t, "hdbscan", "cases")
+	dir := shareddata.Path(t, "hdbscan", "cases")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	require.NoError(t, err)
 	out := map[string]*goldenCase{}

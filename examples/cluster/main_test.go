@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -60,7 +60,7 @@ func TestRunRefusesBadInput(t *testing.T) {
 // TestRunReproducesReference runs the program on a golden case's points: with -exact the
 // labels are the reference's stable-sort labels, with -reference-ties its own labels.
 func TestRunReproducesReference(t *testing.T) {
-	path := testdata.Path(t, "hdbscan", "cases", "blobs_noise_mcs15.json")
+	path := shareddata.Path(t, "hdbscan", "cases", "blobs_noise_mcs15.json")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	type outputs struct {

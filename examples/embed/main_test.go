@@ -15,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegem/imagegem-go/embed"
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 var tinyModel = filepath.Join("..", "..", "embed", "testdata", "tinyclip")
 
 func TestTokenizeMatchesReference(t *testing.T) {
-	vocab := testdata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
 	raw, err := os.ReadFile(filepath.Join("..", "..", "embed", "testdata", "clip_edge_cases.json"))
 	require.NoError(t, err)
 	var cases []struct {
@@ -65,7 +65,7 @@ func requireRuntime(t *testing.T) {
 
 func TestTextsAndImagesWriteParquet(t *testing.T) {
 	requireRuntime(t)
-	vocab := testdata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
 	dir := t.TempDir()
 	prompts := filepath.Join(dir, "prompts.txt")
 	require.NoError(t, os.WriteFile(prompts, []byte("a photo of a cat\nsecond line\n"), 0o644))
@@ -81,7 +81,7 @@ func TestTextsAndImagesWriteParquet(t *testing.T) {
 
 	imgs := filepath.Join(dir, "imgs")
 	require.NoError(t, os.Mkdir(imgs, 0o755))
-	src, err := os.ReadFile(testdata.Path(t, "images", "photo_rgb_512x512.png"))
+	src, err := os.ReadFile(shareddata.Path(t, "images", "photo_rgb_512x512.png"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(imgs, "a.png"), src, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(imgs, "b.jpg"), []byte("broken"), 0o644))

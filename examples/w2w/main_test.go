@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/imagegem/imagegem-go/w2w"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"github.com/stretchr/testify/assert"
@@ -15,7 +15,7 @@ import (
 )
 
 func TestSubcommands(t *testing.T) {
-	data := testdata.Path(t, "lora")
+	data := shareddata.Path(t, "lora")
 	tmp := t.TempDir()
 	ctx := context.Background()
 	var out bytes.Buffer

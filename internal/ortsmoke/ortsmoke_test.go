@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 // libraryPath returns the ONNX Runtime library to load: IMAGEGEM_ONNXRUNTIME_LIB, then the
@@ -24,7 +24,7 @@ func libraryPath(t *testing.T) string {
 		}
 		tried = append(tried, p)
 	}
-	p := filepath.Join(testdata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1")
+	p := filepath.Join(shareddata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}

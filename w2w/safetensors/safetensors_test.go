@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagegem/imagegem-go/internal/testdata"
+	"github.com/imagegem/imagegem-go/internal/shareddata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -137,7 +137,7 @@ func TestSafetensorsF8Refused(t *testing.T) {
 // TestSafetensorsRealHeaders checks every real file in the shared data against the header the
 // reference implementation dumped beside it (.header.json).
 func TestSafetensorsRealHeaders(t *testing.T) {
-	dir := testdata.Path(t, "lora")
+	dir := shareddata.Path(t, "lora")
 	files, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)

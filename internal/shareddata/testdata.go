@@ -1,11 +1,11 @@
-// Package testdata locates the project's shared test data (../shared/data beside the
+// Package shareddata locates the project's shared test data (../shared/data beside the
 // repository, or the folder named by IMAGEGEM_SHARED_DATA) for tests.
 //
 // Every test that reads the shared data goes through [Path]. When the data is absent the test
 // is skipped with a message saying where it looked, so a user's clone still passes; when the
 // environment variable CI is set the test fails instead, because CI always has the data and a
 // skipped parity test there would hide a regression.
-package testdata
+package shareddata
 
 import (
 	"os"
