@@ -77,7 +77,7 @@ func benchRelease(b *testing.B) string {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "imagegem-bench-200000")
 		if _, err := os.Stat(filepath.Join(dir, imagegem.ImagesDir)); err != nil {
-			if _, err := synth.Generate(context.Background(), dir, &synth.Config{Seed: 1, Images: 200000}); err != nil {
+			if _, err := synth.Generate(context.Background(), dir, &synth.Options{Seed: 1, Images: 200000}); err != nil {
 				b.Fatal(err)
 			}
 		}

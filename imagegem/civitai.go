@@ -6,7 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
+
+	"github.com/imagegem/imagegem-go/internal/progress"
 )
 
 // HashUsername is the release's user pseudonym: the lower-case hex SHA-256 of the Civitai
@@ -20,25 +23,49 @@ func HashUsername(username string) string {
 // table holds.
 var LoRAModelTypes = []string{"LORA", "LoCon", "DoRA", "LyCORIS"}
 
-// IngestOptions configure Civitai ingestion. The zero value means the defaults.
+// IngestOptions configure Civitai ingestion. Nil and the zero value mean the defaults.
 type IngestOptions struct {
 	// HashUser turns a username into a userHash; nil means HashUsername. Raw usernames are
 	// never stored.
 	HashUser func(username string) string
 	// AllModelTypes keeps every model type; by default only LoRAModelTypes are kept.
 	AllModelTypes bool
-	// RowsPerFile is passed to the Writer.
+	// RowsPerFile is passed to the Writer (see [WriterOptions]); 0 means
+	// DefaultRowsPerFile. Negative values are invalid.
 	RowsPerFile int
+	// Progress, when set, receives a report after each page: stage "images" with Done and
+	// Total counting the image pages, then stage "models" counting the model pages.
+	Progress func(Progress)
 }
 
+// resolve returns the options with defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *IngestOptions) resolve() (IngestOptions, error) {
+	var r IngestOptions
+	if o != nil {
+		r = *o
+	}
+	if r.HashUser == nil {
+		r.HashUser = HashUsername
+	}
+	if r.RowsPerFile < 0 {
+		return r, invalid("RowsPerFile", "%d is negative", r.RowsPerFile)
+	}
+	if r.RowsPerFile == 0 {
+		r.RowsPerFile = DefaultRowsPerFile
+	}
+	return r, nil
+}
+
+// hash returns the userHash of a username; an empty username stays empty.
 func (o *IngestOptions) hash(u string) string {
-	if u == "" {
+	switch {
+	case u == "":
 		return ""
+	case o == nil || o.HashUser == nil:
+		return HashUsername(u)
 	}
-	if o != nil && o.HashUser != nil {
-		return o.HashUser(u)
-	}
-	return HashUsername(u)
+	return o.HashUser(u)
 }
 
 // IngestReport counts what ingestion kept and skipped.
@@ -51,24 +78,27 @@ type IngestReport struct {
 // /api/v1/images pages, modelPages are /api/v1/models pages, single /api/v1/models/{id}
 // responses or /api/v1/model-versions/{id} responses. Images made with no LoRA are left
 // out (the release relates images to LoRA versions); an image or version seen twice is kept
-// once. The release is written atomically by a [Writer].
+// once. The release is written by a [Writer]: on error or cancellation nothing is left in
+// outDir, and no output replaces one of the pages (an error wrapping [ErrOverwritesInput]).
 func IngestCivitai(ctx context.Context, outDir string, imagePages, modelPages []string, opts *IngestOptions) (IngestReport, error) {
 	var rep IngestReport
-	var wo WriterOptions
-	if opts != nil {
-		wo.RowsPerFile = opts.RowsPerFile
+	o, err := opts.resolve()
+	if err != nil {
+		return rep, err
 	}
-	w, err := NewWriter(outDir, &wo)
+	report := progress.Func(o.Progress)
+	wo := WriterOptions{RowsPerFile: o.RowsPerFile, inputs: append(append([]string(nil), imagePages...), modelPages...)}
+	w, err := NewWriter(ctx, outDir, &wo)
 	if err != nil {
 		return rep, err
 	}
 	defer w.Abort()
 	seenImg := map[int64]bool{}
-	for _, p := range imagePages {
+	for i, p := range imagePages {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return rep, fmt.Errorf("imagegem: ingest: %w", err)
 		}
-		imgs, noLoRA, err := ReadImagesPage(p, opts)
+		imgs, noLoRA, err := readImagesPage(p, &o)
 		if err != nil {
 			return rep, err
 		}
@@ -84,18 +114,19 @@ func IngestCivitai(ctx context.Context, outDir string, imagePages, modelPages []
 			}
 			rep.Images++
 		}
+		report.Report(Progress{Stage: "images", Done: i + 1, Total: len(imagePages)})
 	}
 	seenVer := map[int64]bool{}
-	for _, p := range modelPages {
+	for i, p := range modelPages {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return rep, fmt.Errorf("imagegem: ingest: %w", err)
 		}
-		vs, err := ReadModelsPage(p, opts)
+		vs, err := readModelsPage(p, &o)
 		if err != nil {
 			return rep, err
 		}
 		for _, v := range vs {
-			if !(opts != nil && opts.AllModelTypes) && !isLoRAType(v.ModelType) {
+			if !o.AllModelTypes && !isLoRAType(v.ModelType) {
 				rep.VersionsOtherType++
 				continue
 			}
@@ -109,6 +140,7 @@ func IngestCivitai(ctx context.Context, outDir string, imagePages, modelPages []
 			}
 			rep.Versions++
 		}
+		report.Report(Progress{Stage: "models", Done: i + 1, Total: len(modelPages)})
 	}
 	return rep, w.Close()
 }

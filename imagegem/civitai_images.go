@@ -5,6 +5,7 @@ package imagegem
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -41,28 +42,38 @@ type apiImage struct {
 // ReadImagesPage reads one saved /api/v1/images response and returns its images made with at
 // least one LoRA, and how many items had none. Usernames are hashed.
 func ReadImagesPage(path string, opts *IngestOptions) ([]Image, int, error) {
-	var page struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	if err := readJSON(path, &page); err != nil {
+	o, err := opts.resolve()
+	if err != nil {
 		return nil, 0, err
 	}
-	if page.Items == nil {
-		return nil, 0, fmt.Errorf("imagegem: civitai images page %s: no \"items\" array", path)
+	return readImagesPage(path, &o)
+}
+
+func readImagesPage(path string, opts *IngestOptions) ([]Image, int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("imagegem: %w", err)
+	}
+	items, offsets, err := pageItems(b)
+	if err != nil {
+		return nil, 0, jsonErr(path, "", 0, err)
+	}
+	if items == nil {
+		return nil, 0, fmt.Errorf("imagegem: civitai images page %s: no \"items\" array: %w", path, ErrMalformed)
 	}
 	var out []Image
 	noLoRA := 0
-	for i, raw := range page.Items {
+	for i, raw := range items {
 		var it apiImage
 		if err := json.Unmarshal(raw, &it); err != nil {
-			return nil, 0, fmt.Errorf("imagegem: civitai images page %s: items[%d]: %w", path, i, err)
+			return nil, 0, jsonErr(path, fmt.Sprintf("items[%d]", i), offsets[i], err)
 		}
 		if it.ID == nil {
-			return nil, 0, fmt.Errorf("imagegem: civitai images page %s: items[%d]: field \"id\" is missing", path, i)
+			return nil, 0, fmt.Errorf("imagegem: civitai images page %s: items[%d]: field \"id\" is missing: %w", path, i, ErrMalformed)
 		}
 		img, err := it.image(opts)
 		if err != nil {
-			return nil, 0, fmt.Errorf("imagegem: civitai images page %s: items[%d] (image %d): %w", path, i, *it.ID, err)
+			return nil, 0, fmt.Errorf("imagegem: civitai images page %s: items[%d] (image %d): %w: %w", path, i, *it.ID, err, ErrMalformed)
 		}
 		if len(img.ModelVersionIDs) == 0 {
 			noLoRA++

@@ -165,22 +165,80 @@ func parseAPITime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable time %q", s)
 }
 
-// readJSON decodes a file, naming the file and the byte offset of a syntax error.
+// readJSON decodes a file, naming the file, the field and the byte offset of an error.
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("imagegem: %w", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return fmt.Errorf("imagegem: %s: invalid JSON at offset %d: %w", path, se.Offset, err)
-		case errors.As(err, &te):
-			return fmt.Errorf("imagegem: %s: field %q at offset %d: %w", path, te.Field, te.Offset, err)
-		}
-		return fmt.Errorf("imagegem: %s: %w", path, err)
+		return jsonErr(path, "", 0, err)
 	}
 	return nil
+}
+
+// jsonErr describes a decoding error of the value at byte offset base of the file (where,
+// as "items[3]", names that value): the field and the offset in the file where the JSON
+// package reports them. It wraps ErrMalformed and err.
+func jsonErr(path, where string, base int64, err error) error {
+	loc := "imagegem: " + path
+	if where != "" {
+		loc += ": " + where
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("%s: invalid JSON at offset %d: %w: %w", loc, base+se.Offset, ErrMalformed, err)
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: field %q at offset %d: %w: %w", loc, te.Field, base+te.Offset, ErrMalformed, err)
+	}
+	return fmt.Errorf("%s: %w: %w", loc, ErrMalformed, err)
+}
+
+// pageItems returns the elements of a page's top-level "items" array with the byte offset
+// of each in b, so that an error inside an item can name its place in the file. Items is
+// nil when the page has no "items" array.
+func pageItems(b []byte) (items []json.RawMessage, offsets []int64, err error) {
+	if !json.Valid(b) {
+		var v any
+		return nil, nil, json.Unmarshal(b, &v) // the syntax error, with its offset
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		if key != "items" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return nil, nil, err
+		}
+		items = []json.RawMessage{}
+		for dec.More() {
+			off := dec.InputOffset()
+			for off < int64(len(b)) && strings.IndexByte(", \t\r\n", b[off]) >= 0 {
+				off++
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, nil, err
+			}
+			items = append(items, raw)
+			offsets = append(offsets, off)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return items, offsets, nil
 }

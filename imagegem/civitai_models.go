@@ -79,6 +79,14 @@ type apiModel struct {
 // /api/v1/model-versions/{id} response and returns its versions, one per version with its
 // files. Usernames are hashed. Every model type is returned; IngestCivitai filters them.
 func ReadModelsPage(path string, opts *IngestOptions) ([]ModelVersion, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return readModelsPage(path, &o)
+}
+
+func readModelsPage(path string, opts *IngestOptions) ([]ModelVersion, error) {
 	var probe map[string]json.RawMessage
 	if err := readJSON(path, &probe); err != nil {
 		return nil, err
@@ -112,14 +120,14 @@ func ReadModelsPage(path string, opts *IngestOptions) ([]ModelVersion, error) {
 		m.ModelVersions = []apiVersion{v}
 		models = []apiModel{m}
 	default:
-		return nil, fmt.Errorf("imagegem: civitai models page %s: neither \"items\", \"modelVersions\" nor a model version's \"files\"", path)
+		return nil, fmt.Errorf("imagegem: civitai models page %s: neither \"items\", \"modelVersions\" nor a model version's \"files\": %w", path, ErrMalformed)
 	}
 	var out []ModelVersion
 	for i, m := range models {
 		for j, v := range m.ModelVersions {
 			mv, err := m.version(v, opts)
 			if err != nil {
-				return nil, fmt.Errorf("imagegem: civitai models page %s: model %d (index %d) version index %d: %w", path, m.ID, i, j, err)
+				return nil, fmt.Errorf("imagegem: civitai models page %s: model %d (index %d) version index %d: %w: %w", path, m.ID, i, j, err, ErrMalformed)
 			}
 			out = append(out, mv)
 		}

@@ -17,7 +17,7 @@ func demoRelease() (string, func()) {
 	if err != nil {
 		panic(err)
 	}
-	if _, err := synth.Generate(context.Background(), dir, &synth.Config{Seed: 42, Images: 1000}); err != nil {
+	if _, err := synth.Generate(context.Background(), dir, &synth.Options{Seed: 42, Images: 1000}); err != nil {
 		panic(err)
 	}
 	return dir, func() { os.RemoveAll(dir) }
@@ -77,7 +77,7 @@ func ExampleWriteSASRec() {
 	defer os.RemoveAll(dir)
 	t := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	path := filepath.Join(dir, "models.txt")
-	ids, err := imagegem.WriteSASRec(path, []imagegem.Interaction{
+	ids, err := imagegem.WriteSASRec(context.Background(), path, []imagegem.Interaction{
 		{User: "b", Item: 900, Time: t}, {User: "a", Item: 700, Time: t}, {User: "a", Item: 900, Time: t.Add(time.Hour)},
 	})
 	if err != nil {

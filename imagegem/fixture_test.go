@@ -24,7 +24,7 @@ import (
 func fixtureRelease(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	w, err := NewWriter(dir, &WriterOptions{RowsPerFile: 4})
+	w, err := NewWriter(context.Background(), dir, &WriterOptions{RowsPerFile: 4})
 	require.NoError(t, err)
 	t0 := time.Date(2024, 4, 1, 12, 0, 0, 0, time.UTC)
 	img := func(id int64, user, prompt string, minutes int, versions ...int64) Image {

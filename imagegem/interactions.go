@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
 )
 
 // InteractionKind selects the interactions of paper §5.2.
@@ -25,21 +28,41 @@ const (
 )
 
 func (k InteractionKind) String() string {
-	if k == UserImage {
+	switch k {
+	case UserModel:
+		return "user-model"
+	case UserImage:
 		return "user-image"
 	}
-	return "user-model"
+	return fmt.Sprintf("InteractionKind(%d)", int(k))
 }
 
 // DefaultMinInteractions is the paper's filter (§5.2): users with fewer than 3 interactions
 // are dropped, so that every kept user has a training, a validation and a test item.
 const DefaultMinInteractions = 3
 
-// InteractionOptions configure [Release.Interactions]. The zero value means the defaults.
+// InteractionOptions configure [Release.Interactions]. Nil and the zero value mean the
+// defaults.
 type InteractionOptions struct {
-	// MinPerUser drops users with fewer interactions; 0 means DefaultMinInteractions, and a
-	// negative value keeps every user.
+	// MinPerUser drops users with fewer interactions; 0 means DefaultMinInteractions and 1
+	// keeps every user. Negative values are invalid.
 	MinPerUser int
+}
+
+// resolve returns the options with defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *InteractionOptions) resolve() (InteractionOptions, error) {
+	var r InteractionOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MinPerUser < 0 {
+		return r, invalid("MinPerUser", "%d is negative (1 keeps every user)", r.MinPerUser)
+	}
+	if r.MinPerUser == 0 {
+		r.MinPerUser = DefaultMinInteractions
+	}
+	return r, nil
 }
 
 // Interaction is one user–item event. Item is a modelVersionId or an imageId.
@@ -52,26 +75,36 @@ type Interaction struct {
 // Interactions returns the interactions of the given kind, ordered by user, then time, then
 // item. Rows with a missing user, item or time are left out.
 func (r *Release) Interactions(ctx context.Context, kind InteractionKind, opts *InteractionOptions) ([]Interaction, error) {
-	min := DefaultMinInteractions
-	if opts != nil && opts.MinPerUser != 0 {
-		min = opts.MinPerUser
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
-	item := `"modelVersionId"`
-	if kind == UserImage {
+	var item string
+	switch kind {
+	case UserModel:
+		item = `"modelVersionId"`
+	case UserImage:
 		item = `"imageId"`
+	default:
+		return nil, fmt.Errorf("imagegem: interactions: unknown kind %d", int(kind))
 	}
 	q := fmt.Sprintf(`WITH p AS (
 		SELECT "userHash" AS u, %s AS i, max("createdAt") AS t FROM images
 		WHERE "userHash" IS NOT NULL AND %s IS NOT NULL AND "createdAt" IS NOT NULL GROUP BY 1, 2),
 	k AS (SELECT u FROM p GROUP BY u HAVING count(*) >= ?)
 	SELECT u, i, t FROM p WHERE u IN (SELECT u FROM k) ORDER BY u, t, i`, item, item)
-	rows, err := r.db.QueryContext(ctx, q, min)
+	rows, err := r.db.QueryContext(ctx, q, o.MinPerUser)
 	if err != nil {
 		return nil, fmt.Errorf("imagegem: %s interactions: %w", kind, firstLine(err))
 	}
 	defer rows.Close()
 	var out []Interaction
 	for rows.Next() {
+		if len(out)%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("imagegem: %s interactions: %w", kind, err)
+			}
+		}
 		var in Interaction
 		if err := rows.Scan(&in.User, &in.Item, &in.Time); err != nil {
 			return nil, fmt.Errorf("imagegem: %s interactions: %w", kind, err)
@@ -135,13 +168,19 @@ const RecBoleHeader = "user_id:token\titem_id:token\ttimestamp:float"
 
 // WriteRecBole writes interactions as a RecBole atomic .inter file: a tab-separated header
 // "user_id:token item_id:token timestamp:float", then one line per interaction with the Unix
-// time in seconds. The file is written beside path and renamed into place.
-func WriteRecBole(path string, inters []Interaction) error {
-	return writeAtomic(path, func(w *bufio.Writer) error {
+// time in seconds. The file appears whole or not at all: a failed or cancelled write leaves
+// path as it was.
+func WriteRecBole(ctx context.Context, path string, inters []Interaction) error {
+	return writeFile(ctx, path, func(w *bufio.Writer) error {
 		if _, err := w.WriteString(RecBoleHeader + "\n"); err != nil {
 			return err
 		}
-		for _, in := range inters {
+		for i, in := range inters {
+			if i%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			w.WriteString(in.User)
 			w.WriteByte('\t')
 			w.WriteString(strconv.FormatInt(in.Item, 10))
@@ -156,15 +195,22 @@ func WriteRecBole(path string, inters []Interaction) error {
 }
 
 // WriteRecBoleSplit writes a split as RecBole's benchmark files NAME.train.inter,
-// NAME.valid.inter and NAME.test.inter in dir (RecBole's benchmark_filename setting).
-func WriteRecBoleSplit(dir, name string, s Split) error {
+// NAME.valid.inter and NAME.test.inter in dir (RecBole's benchmark_filename setting). Each
+// file is written as by [WriteRecBole]; on error the files already written are removed.
+func WriteRecBoleSplit(ctx context.Context, dir, name string, s Split) error {
+	var written []string
 	for _, p := range []struct {
 		suffix string
 		rows   []Interaction
 	}{{"train", s.Train}, {"valid", s.Valid}, {"test", s.Test}} {
-		if err := WriteRecBole(filepath.Join(dir, name+"."+p.suffix+".inter"), p.rows); err != nil {
+		path := filepath.Join(dir, name+"."+p.suffix+".inter")
+		if err := WriteRecBole(ctx, path, p.rows); err != nil {
+			for _, w := range written {
+				os.Remove(w)
+			}
 			return err
 		}
+		written = append(written, path)
 	}
 	return nil
 }
@@ -178,15 +224,21 @@ type SASRecIDs struct {
 
 // WriteSASRec writes interactions as a SASRec text file: one "user item" line per
 // interaction, users numbered from 1 in userHash order, items from 1 in order of first
-// appearance, each user's lines in time order. It returns the id maps.
-func WriteSASRec(path string, inters []Interaction) (SASRecIDs, error) {
+// appearance, each user's lines in time order. It returns the id maps. The file appears
+// whole or not at all.
+func WriteSASRec(ctx context.Context, path string, inters []Interaction) (SASRecIDs, error) {
 	sorted := append([]Interaction(nil), inters...)
 	sortInteractions(sorted)
 	var ids SASRecIDs
 	itemID := map[int64]int{}
 	userID := 0
-	err := writeAtomic(path, func(w *bufio.Writer) error {
+	err := writeFile(ctx, path, func(w *bufio.Writer) error {
 		for i, in := range sorted {
+			if i%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			if i == 0 || in.User != sorted[i-1].User {
 				userID++
 				ids.Users = append(ids.Users, in.User)
@@ -209,37 +261,26 @@ func WriteSASRec(path string, inters []Interaction) (SASRecIDs, error) {
 	return ids, nil
 }
 
-// writeAtomic writes a file through a temporary file in the same folder and renames it into
-// place, so a reader never sees a half-written file.
-func writeAtomic(path string, fill func(*bufio.Writer) error) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
+// ctxCheckEvery is how many rows a loop handles between two looks at its context.
+const ctxCheckEvery = 1024
+
+// writeFile writes path through internal/atomicfile with a buffer, so that a reader never
+// sees a half-written file and a cancelled ctx leaves path as it was.
+func writeFile(ctx context.Context, path string, fill func(*bufio.Writer) error) error {
+	var fillErr error
+	err := atomicfile.Write(ctx, path, nil, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		if fillErr = fill(w); fillErr != nil {
+			return fillErr
+		}
+		return w.Flush()
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fillErr != nil:
+		// fill's own errors (a cancelled ctx) do not name the file yet; atomicfile's do.
 		return fmt.Errorf("imagegem: write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("imagegem: write %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := fill(w); err != nil {
-		return fail(err)
-	}
-	if err := w.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("imagegem: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("imagegem: write %s: %w", path, err)
-	}
-	return nil
+	return fmt.Errorf("imagegem: %w", err)
 }

@@ -35,7 +35,7 @@ func TestUserModelInteractionsKeepLastTimeAndDropSmallUsers(t *testing.T) {
 
 func TestUserImageInteractions(t *testing.T) {
 	r := openFixture(t)
-	got, err := r.Interactions(context.Background(), UserImage, &InteractionOptions{MinPerUser: -1})
+	got, err := r.Interactions(context.Background(), UserImage, &InteractionOptions{MinPerUser: 1})
 	require.NoError(t, err)
 	assert.Equal(t, []Interaction{
 		{"u1", 10, at(5)}, {"u2", 14, at(4)}, {"u4", 11, at(1)}, {"u4", 12, at(3)},
@@ -56,17 +56,18 @@ func TestSplitLeaveOneLast(t *testing.T) {
 }
 
 func TestRecBoleAndSASRecExports(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	in := []Interaction{{"uB", 20, at(2)}, {"uA", 30, at(1)}, {"uB", 10, at(1)}, {"uA", 20, at(5)}}
 	p := filepath.Join(dir, "x.inter")
-	require.NoError(t, WriteRecBole(p, in))
+	require.NoError(t, WriteRecBole(ctx, p, in))
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	t1, t2, t5 := at(1).Unix(), at(2).Unix(), at(5).Unix()
 	assert.Equal(t, "user_id:token\titem_id:token\ttimestamp:float\n"+
 		"uB\t20\t"+itoa(t2)+"\nuA\t30\t"+itoa(t1)+"\nuB\t10\t"+itoa(t1)+"\nuA\t20\t"+itoa(t5)+"\n", string(b))
 
-	ids, err := WriteSASRec(filepath.Join(dir, "x.txt"), in)
+	ids, err := WriteSASRec(ctx, filepath.Join(dir, "x.txt"), in)
 	require.NoError(t, err)
 	b, err = os.ReadFile(filepath.Join(dir, "x.txt"))
 	require.NoError(t, err)
@@ -74,7 +75,7 @@ func TestRecBoleAndSASRecExports(t *testing.T) {
 	assert.Equal(t, "1 1\n1 2\n2 3\n2 2\n", string(b))
 	assert.Equal(t, SASRecIDs{Users: []string{"uA", "uB"}, Items: []int64{30, 20, 10}}, ids)
 
-	require.NoError(t, WriteRecBoleSplit(dir, "ml", SplitLeaveOneLast(in)))
+	require.NoError(t, WriteRecBoleSplit(ctx, dir, "ml", SplitLeaveOneLast(in)))
 	for _, part := range []string{"train", "valid", "test"} {
 		_, err := os.Stat(filepath.Join(dir, "ml."+part+".inter"))
 		assert.NoError(t, err)

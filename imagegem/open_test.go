@@ -110,32 +110,3 @@ func TestOpenFindsFilesAnywhereBelow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(6), s.Images)
 }
-
-func TestWriterRefusesToOverwrite(t *testing.T) {
-	dir := fixtureRelease(t)
-	_, err := NewWriter(dir, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "refusing to overwrite")
-}
-
-func TestWriterAbortLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
-	w, err := NewWriter(dir, nil)
-	require.NoError(t, err)
-	require.NoError(t, w.WriteImage(Image{ID: 1, ModelVersionIDs: []int64{2}}))
-	w.Abort()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Empty(t, entries)
-
-	w, err = NewWriter(dir, nil)
-	require.NoError(t, err)
-	assert.Error(t, w.WriteImage(Image{ID: 1}), "an image needs a version")
-	require.NoError(t, w.WriteImage(Image{ID: 1, ModelVersionIDs: []int64{2}}))
-	err = w.Close()
-	require.Error(t, err, "no model rows")
-	assert.Contains(t, err.Error(), "models table has no rows")
-	entries, err = os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Empty(t, entries)
-}

@@ -2,14 +2,10 @@ package imagegem
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 )
-
-// ErrNotFound is returned when a queried image, version or user is not in the release.
-var ErrNotFound = errors.New("imagegem: not found")
 
 var (
 	imageCols = selectList(imagesSchema)
@@ -156,7 +152,7 @@ func (r *Release) Image(ctx context.Context, id int64) (Image, error) {
 		return Image{}, err
 	}
 	if len(imgs) == 0 {
-		return Image{}, fmt.Errorf("%w: image %d", ErrNotFound, id)
+		return Image{}, fmt.Errorf("imagegem: image %d: %w", id, ErrNotFound)
 	}
 	return imgs[0], nil
 }
@@ -168,7 +164,7 @@ func (r *Release) ModelVersion(ctx context.Context, id int64) (ModelVersion, err
 		return ModelVersion{}, err
 	}
 	if len(vs) == 0 {
-		return ModelVersion{}, fmt.Errorf("%w: model version %d", ErrNotFound, id)
+		return ModelVersion{}, fmt.Errorf("imagegem: model version %d: %w", id, ErrNotFound)
 	}
 	return vs[0], nil
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -28,9 +29,10 @@ const (
 	ModelsView = "models"
 )
 
-// Options configure [Open]. The zero value means the defaults.
+// Options configure [Open]. Nil and the zero value mean the defaults.
 type Options struct {
-	// Threads is the number of DuckDB worker threads; 0 means runtime.NumCPU().
+	// Threads is the number of DuckDB worker threads; 0 means runtime.NumCPU(). Negative
+	// values are invalid.
 	Threads int
 	// MemoryLimit is DuckDB's memory_limit (for example "1GB"); empty means DuckDB's
 	// default, 80% of the machine's memory. Above it DuckDB spills to TempDir.
@@ -39,10 +41,33 @@ type Options struct {
 	TempDir string
 }
 
+// memorySize is the shape of a DuckDB memory_limit: a number and a unit ("4GB", "512 MiB").
+var memorySize = regexp.MustCompile(`^[0-9]+(\.[0-9]+)? *[A-Za-z]*$`)
+
+// resolve returns the options with defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *Options) resolve() (Options, error) {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Threads < 0 {
+		return r, invalid("Threads", "%d is negative", r.Threads)
+	}
+	if r.Threads == 0 {
+		r.Threads = runtime.NumCPU()
+	}
+	if r.MemoryLimit != "" && !memorySize.MatchString(r.MemoryLimit) {
+		return r, invalid("MemoryLimit", "%q is not a size such as \"4GB\"", r.MemoryLimit)
+	}
+	return r, nil
+}
+
 // Release is an opened ImageGem release. It is safe for concurrent use.
 type Release struct {
 	db         *sql.DB
 	dir        string
+	opts       Options
 	imageFiles []string
 	modelFiles []string
 }
@@ -52,12 +77,9 @@ type Release struct {
 // columns and types are checked; a missing column, a wrong type, an unreadable file or an
 // empty table is an error naming the file and the column.
 func Open(ctx context.Context, dir string, opts *Options) (*Release, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Threads <= 0 {
-		o.Threads = runtime.NumCPU()
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
 	imageFiles, err := parquetFiles(filepath.Join(dir, ImagesDir))
 	if err != nil {
@@ -71,15 +93,16 @@ func Open(ctx context.Context, dir string, opts *Options) (*Release, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imagegem: start DuckDB: %w", err)
 	}
-	r := &Release{db: db, dir: dir, imageFiles: imageFiles, modelFiles: modelFiles}
-	if err := r.init(ctx, o); err != nil {
+	r := &Release{db: db, dir: dir, opts: o, imageFiles: imageFiles, modelFiles: modelFiles}
+	if err := r.init(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Release) init(ctx context.Context, o Options) error {
+func (r *Release) init(ctx context.Context) error {
+	o := r.opts
 	settings := []string{fmt.Sprintf("SET threads = %d", o.Threads)}
 	if o.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quoteString(o.MemoryLimit))
@@ -123,7 +146,7 @@ func (r *Release) createView(ctx context.Context, view, table string, schema []c
 		return fmt.Errorf("imagegem: %s table: count rows: %w", table, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("imagegem: %s table is empty: no rows in %d file(s): %s", table, len(files), strings.Join(files, ", "))
+		return fmt.Errorf("imagegem: %s table is empty: no rows in %d file(s): %s: %w", table, len(files), strings.Join(files, ", "), ErrSchema)
 	}
 	return nil
 }
@@ -159,10 +182,10 @@ func (r *Release) checkFile(ctx context.Context, table string, schema []column, 
 	for _, c := range schema {
 		typ, ok := types[c.name]
 		if !ok {
-			return fmt.Errorf("imagegem: %s table: file %s: column %q is missing", table, file, c.name)
+			return fmt.Errorf("imagegem: %s table: file %s: column %q is missing: %w", table, file, c.name, ErrSchema)
 		}
 		if !c.kind.accepts(typ) {
-			return fmt.Errorf("imagegem: %s table: file %s: column %q has type %s, want %s", table, file, c.name, typ, c.kind)
+			return fmt.Errorf("imagegem: %s table: file %s: column %q has type %s, want %s: %w", table, file, c.name, typ, c.kind, ErrSchema)
 		}
 	}
 	return nil
@@ -204,7 +227,7 @@ func parquetFiles(dir string) ([]string, error) {
 		return nil, fmt.Errorf("imagegem: list %s: %w", dir, err)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("imagegem: no .parquet files below %s", dir)
+		return nil, fmt.Errorf("imagegem: no .parquet files below %s: %w", dir, ErrSchema)
 	}
 	sort.Strings(files)
 	return files, nil

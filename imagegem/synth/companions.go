@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/internal/progress"
 	"github.com/x448/float16"
 )
 
@@ -90,54 +93,57 @@ func (c *companions) addImage(g *generator, id int64, prompt string, style, topi
 	c.quality = append(c.quality, float32(quality))
 }
 
-func (c *companions) write(dir string, g *generator) error {
-	out := filepath.Join(dir, CompanionDir)
-	if _, err := os.Stat(out); err == nil {
-		return fmt.Errorf("synth: %s already exists; refusing to overwrite", out)
+// write fills out, the companions folder the release writer publishes with the tables
+// (so the files in it need no atomic writes of their own: nobody sees them before the whole
+// release is moved into place, and a failure removes them all).
+func (c *companions) write(ctx context.Context, out string, g *generator) error {
+	report := progress.Func(g.cfg.Progress)
+	total := len(g.truth.Versions) + 6
+	done := 0
+	step := func(err error) error {
+		if err != nil {
+			return fmt.Errorf("synth: companions: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("synth: companions: %w", err)
+		}
+		done++
+		report.Report(Progress{Stage: "companions", Done: done, Total: total})
+		return nil
 	}
-	tmp, err := os.MkdirTemp(dir, ".synth-")
-	if err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, PromptsFile), []byte(strings.Join(c.prompts, "\n")+"\n"), 0o644); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if err := writeNpyF32(filepath.Join(tmp, PromptEmbeddingsFile), c.promptVec, c.truth.Dim); err != nil {
+	if err := step(os.WriteFile(filepath.Join(out, PromptsFile), []byte(strings.Join(c.prompts, "\n")+"\n"), atomicfile.Mode)); err != nil {
 		return err
 	}
-	if err := writeNpyI64(filepath.Join(tmp, ImageIDsFile), c.imageIDs); err != nil {
+	if err := step(writeNpyF32(filepath.Join(out, PromptEmbeddingsFile), c.promptVec, c.truth.Dim)); err != nil {
 		return err
 	}
-	if err := writeNpyF32(filepath.Join(tmp, ImageEmbeddingsFile), c.imageVec, c.truth.Dim); err != nil {
+	if err := step(writeNpyI64(filepath.Join(out, ImageIDsFile), c.imageIDs)); err != nil {
 		return err
 	}
-	if err := writeNpyF32Vector(filepath.Join(tmp, ImageQualityFile), c.quality); err != nil {
+	if err := step(writeNpyF32(filepath.Join(out, ImageEmbeddingsFile), c.imageVec, c.truth.Dim)); err != nil {
 		return err
 	}
-	if err := os.Mkdir(filepath.Join(tmp, LoRADir), 0o755); err != nil {
-		return fmt.Errorf("synth: %w", err)
+	if err := step(writeNpyF32Vector(filepath.Join(out, ImageQualityFile), c.quality)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(out, LoRADir), atomicfile.DirMode); err != nil {
+		return fmt.Errorf("synth: companions: %w", err)
 	}
 	for i, v := range g.truth.Versions {
-		if err := c.writeLoRA(filepath.Join(tmp, LoRADir, strconv.FormatInt(v.ID, 10)+".safetensors"), v, i, g.cfg.LoRARank); err != nil {
+		path := filepath.Join(out, LoRADir, strconv.FormatInt(v.ID, 10)+".safetensors")
+		if err := step(c.writeLoRA(path, v, i, g.cfg.LoRARank)); err != nil {
 			return err
 		}
 	}
 	tj, err := json.MarshalIndent(g.truth, "", " ")
 	if err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: companions: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, TruthFile), tj, 0o644); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	return nil
+	return step(os.WriteFile(filepath.Join(out, TruthFile), tj, atomicfile.Mode))
 }
 
 // writeLoRA writes one kohya LoRA whose every module carries the version's style direction:
-// ΔW = (alpha/rank)·up·down = σ·u·vᵀ + noise (rank 1 to Config.LoRARank, noise in the other
+// ΔW = (alpha/rank)·up·down = σ·u·vᵀ + noise (rank 1 to Options.LoRARank, noise in the other
 // ranks), with the sign of (u, v) flipped at random (a
 // LoRA and its sign-flipped factors are the same LoRA) and every third file in F16.
 func (c *companions) writeLoRA(path string, v VersionTruth, index, maxRank int) error {
@@ -217,14 +223,14 @@ func writeSafetensors(path string, ts []tensor, meta map[string]string) error {
 	}
 	hj, err := json.Marshal(header)
 	if err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return err
 	}
 	for len(hj)%8 != 0 {
 		hj = append(hj, ' ')
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return err
 	}
 	w := bufio.NewWriter(f)
 	binary.Write(w, binary.LittleEndian, uint64(len(hj)))
@@ -240,10 +246,10 @@ func writeSafetensors(path string, ts []tensor, meta map[string]string) error {
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -270,16 +276,19 @@ func npyHeader(descr string, shape []int) []byte {
 func writeNpy(path string, header []byte, body func(w *bufio.Writer)) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	w.Write(header)
 	body(w)
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("synth: write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 func writeNpyF32(path string, rows [][]float32, dim int) error {

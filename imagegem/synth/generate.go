@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imagegem/imagegem-go/imagegem"
+	"github.com/imagegem/imagegem-go/internal/progress"
 )
 
 // Planted rates (see Truth).
@@ -23,27 +24,38 @@ const (
 	reusePromptP      = 0.25
 )
 
+// reportEvery is how many images the generator writes between two looks at its context and
+// two progress reports.
+const reportEvery = 1024
+
 var epoch = time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // Generate writes a synthetic release into dir (ImageGem-images/, ImageGem-models/, and with
-// Config.Companions the synth/ folder) and returns what it planted. The release is written
-// atomically: on error nothing is left in dir.
-func Generate(ctx context.Context, dir string, cfg *Config) (*Truth, error) {
-	c, err := cfg.withDefaults()
+// Options.Companions the synth/ folder) and returns what it planted. dir is created if
+// needed and must not hold those folders. The release appears whole or not at all: on error
+// or when ctx is cancelled nothing is left in dir.
+func Generate(ctx context.Context, dir string, opts *Options) (*Truth, error) {
+	c, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
-	w, err := imagegem.NewWriter(dir, &imagegem.WriterOptions{RowsPerFile: c.RowsPerFile})
+	w, err := imagegem.NewWriter(ctx, dir, &imagegem.WriterOptions{RowsPerFile: c.RowsPerFile})
 	if err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
 	}
 	defer w.Abort()
+	var compDir string
+	if c.Companions {
+		if compDir, err = w.AddFolder(CompanionDir); err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
+	}
 	g, err := generate(ctx, c, w)
 	if err != nil {
 		return nil, err
 	}
 	if g.comp != nil {
-		if err := g.comp.write(dir, g); err != nil {
+		if err := g.comp.write(ctx, compDir, g); err != nil {
 			return nil, err
 		}
 	}
@@ -60,7 +72,7 @@ type sink interface {
 }
 
 // generate plans the release and sends every record to out.
-func generate(ctx context.Context, c Config, out sink) (*generator, error) {
+func generate(ctx context.Context, c Options, out sink) (*generator, error) {
 	g := &generator{cfg: c, rng: rand.New(rand.NewPCG(c.Seed, 0x1a6e9e3)), truth: &Truth{
 		Seed: c.Seed, Styles: styleNames, Topics: topicNames, UnsafeWords: unsafeWords,
 		PreferredVersionP: preferredVersionP, UnsafePromptP: unsafePromptP, LikeQualitySlope: likeQualitySlope,
@@ -83,7 +95,7 @@ func generate(ctx context.Context, c Config, out sink) (*generator, error) {
 }
 
 type generator struct {
-	cfg      Config
+	cfg      Options
 	rng      *rand.Rand
 	truth    *Truth
 	versions []imagegem.ModelVersion
@@ -315,15 +327,17 @@ func (g *generator) prompt(style, topic int) string {
 func (g *generator) writeImages(ctx context.Context, w sink, comp *companions) error {
 	imageID := int64(1_000_000)
 	written := 0
-	for ui, u := range g.truth.Users {
-		if ui%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	report := progress.Func(g.cfg.Progress)
+	for _, u := range g.truth.Users {
 		t := epoch.Add(time.Duration(g.rng.Int64N(int64(365 * 24 * time.Hour))))
 		var recent []string
 		for k := 0; k < u.Images; k++ {
+			if written%reportEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("synth: %w", err)
+				}
+				report.Report(Progress{Stage: "images", Done: written, Total: g.cfg.Images})
+			}
 			style := u.Style
 			if u.DriftStyle >= 0 && k >= u.DriftAt {
 				style = u.DriftStyle
@@ -354,14 +368,9 @@ func (g *generator) writeImages(ctx context.Context, w sink, comp *companions) e
 				comp.addImage(g, imageID, prompt, style, topic, quality)
 			}
 			written++
-			if g.cfg.Progress != nil && written%100000 == 0 {
-				g.cfg.Progress(written)
-			}
 		}
 	}
-	if g.cfg.Progress != nil {
-		g.cfg.Progress(written)
-	}
+	report.Report(Progress{Stage: "images", Done: written, Total: g.cfg.Images})
 	return nil
 }
 

@@ -34,9 +34,9 @@ func (r *recorder) WriteModelVersion(v imagegem.ModelVersion) error {
 	return nil
 }
 
-func record(t *testing.T, cfg Config) (*recorder, *Truth) {
+func record(t *testing.T, opts Options) (*recorder, *Truth) {
 	t.Helper()
-	c, err := cfg.withDefaults()
+	c, err := opts.resolve()
 	require.NoError(t, err)
 	rec := &recorder{}
 	g, err := generate(context.Background(), c, rec)
@@ -147,7 +147,7 @@ func assertStats(t *testing.T, want, got imagegem.Stats) {
 }
 
 func TestStatsMatchPlainGoOverGeneratedRecords(t *testing.T) {
-	cfg := Config{Seed: 7, Images: 4000, RowsPerFile: 1500}
+	cfg := Options{Seed: 7, Images: 4000, RowsPerFile: 1500}
 	rec, truth := record(t, cfg)
 	want := tableOne(rec.images, rec.versions)
 
@@ -198,9 +198,9 @@ func TestStatsMatchPlainGoOverGeneratedRecords(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	a, ta := record(t, Config{Seed: 3, Images: 500})
-	b, tb := record(t, Config{Seed: 3, Images: 500})
-	c, _ := record(t, Config{Seed: 4, Images: 500})
+	a, ta := record(t, Options{Seed: 3, Images: 500})
+	b, tb := record(t, Options{Seed: 3, Images: 500})
+	c, _ := record(t, Options{Seed: 4, Images: 500})
 	assert.Equal(t, fmt.Sprintf("%v", a.images), fmt.Sprintf("%v", b.images))
 	assert.Equal(t, fmt.Sprintf("%v", a.versions), fmt.Sprintf("%v", b.versions))
 	assert.Equal(t, ta, tb)
@@ -209,7 +209,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestPlantedTastesAreRecoverable(t *testing.T) {
-	rec, truth := record(t, Config{Seed: 11, Images: 6000})
+	rec, truth := record(t, Options{Seed: 11, Images: 6000})
 	style := map[int64]int{}
 	for _, v := range truth.Versions {
 		style[v.ID] = v.Style
@@ -266,7 +266,7 @@ func TestPlantedTastesAreRecoverable(t *testing.T) {
 
 func TestCompanionFiles(t *testing.T) {
 	dir := t.TempDir()
-	truth, err := Generate(context.Background(), dir, &Config{Seed: 5, Images: 800, Companions: true})
+	truth, err := Generate(context.Background(), dir, &Options{Seed: 5, Images: 800, Companions: true})
 	require.NoError(t, err)
 	comp := filepath.Join(dir, CompanionDir)
 
@@ -327,11 +327,115 @@ func TestCompanionFiles(t *testing.T) {
 	assert.Equal(t, truth.TopUploader, onDisk.TopUploader)
 }
 
-func TestConfigValidation(t *testing.T) {
-	_, err := Generate(context.Background(), t.TempDir(), &Config{Images: 10, Users: 20})
-	assert.ErrorContains(t, err, "users")
-	_, err = Generate(context.Background(), t.TempDir(), &Config{Images: -1})
-	assert.Error(t, err)
+func TestOptionsResolve(t *testing.T) {
+	def, err := (*Options)(nil).resolve()
+	require.NoError(t, err)
+	zero, err := (&Options{}).resolve()
+	require.NoError(t, err)
+	assert.Equal(t, def, zero, "nil and the zero value are the defaults")
+	assert.Equal(t, DefaultImages, def.Images)
+	assert.Equal(t, DefaultImages/imagesPerUser, def.Users)
+	assert.Equal(t, DefaultImages/imagesPerVersion, def.Versions)
+	assert.Equal(t, DefaultImages/imagesPerUser/usersPerUploader, def.Uploaders)
+	assert.Equal(t, DefaultDim, def.Dim)
+	assert.Equal(t, DefaultLoRARank, def.LoRARank)
+	assert.Equal(t, imagegem.DefaultRowsPerFile, def.RowsPerFile)
+
+	tiny, err := (&Options{Images: 2}).resolve()
+	require.NoError(t, err, "derived counts fit a tiny release")
+	assert.Equal(t, 2, tiny.Users)
+	assert.Equal(t, 2, tiny.Uploaders)
+
+	for _, c := range []struct {
+		field string
+		opts  Options
+	}{
+		{"Images", Options{Images: -1}},
+		{"Users", Options{Users: -1}},
+		{"Users", Options{Images: 10, Users: 20}},
+		{"Uploaders", Options{Uploaders: -1}},
+		{"Uploaders", Options{Users: 10, Uploaders: 11}},
+		{"Uploaders", Options{Versions: 2, Uploaders: 3}},
+		{"Versions", Options{Versions: -1}},
+		{"Dim", Options{Dim: -1}},
+		{"LoRARank", Options{LoRARank: -1}},
+		{"LoRARank", Options{LoRARank: 33}},
+		{"RowsPerFile", Options{RowsPerFile: -1}},
+	} {
+		_, err := Generate(context.Background(), t.TempDir(), &c.opts)
+		assert.ErrorIs(t, err, ErrInvalidOptions, "%+v", c.opts)
+		assert.ErrorIs(t, err, imagegem.ErrInvalidOptions)
+		assert.ErrorContains(t, err, "synth: invalid options: "+c.field+":")
+	}
+}
+
+func TestProgressCountsImages(t *testing.T) {
+	var reports []Progress
+	_, err := Generate(context.Background(), filepath.Join(t.TempDir(), "r"), &Options{Seed: 2, Images: 2500, Companions: true,
+		Progress: func(p Progress) { reports = append(reports, p) }})
+	require.NoError(t, err)
+	var images, comps []Progress
+	for _, p := range reports {
+		switch p.Stage {
+		case "images":
+			images = append(images, p)
+		case "companions":
+			comps = append(comps, p)
+		default:
+			t.Errorf("unknown stage %q", p.Stage)
+		}
+	}
+	require.NotEmpty(t, images)
+	require.NotEmpty(t, comps)
+	assert.Equal(t, Progress{Stage: "images", Done: 2500, Total: 2500}, images[len(images)-1])
+	last := comps[len(comps)-1]
+	assert.Equal(t, last.Total, last.Done)
+	for i := 1; i < len(images); i++ {
+		assert.GreaterOrEqual(t, images[i].Done, images[i-1].Done)
+	}
+}
+
+func TestCancelLeavesNothing(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "release")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Generate(ctx, dir, &Options{Seed: 1, Images: 50_000, Companions: true, RowsPerFile: 4000,
+		Progress: func(p Progress) {
+			if p.Done >= 20_000 {
+				cancel()
+			}
+		}})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorContains(t, err, "synth: ")
+	es, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Empty(t, es, "no release folder, no temporary folder")
+
+	// After the generation, while the companions are written.
+	ctx, cancel = context.WithCancel(context.Background())
+	_, err = Generate(ctx, dir, &Options{Seed: 1, Images: 1000, Companions: true,
+		Progress: func(p Progress) {
+			if p.Stage == "companions" && p.Done == 3 {
+				cancel()
+			}
+		}})
+	assert.ErrorIs(t, err, context.Canceled)
+	es, err = os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Empty(t, es)
+}
+
+func TestRefusesToWriteOverARelease(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Generate(context.Background(), dir, &Options{Images: 300, Companions: true})
+	require.NoError(t, err)
+	before, err := os.ReadFile(filepath.Join(dir, CompanionDir, TruthFile))
+	require.NoError(t, err)
+	_, err = Generate(context.Background(), dir, &Options{Images: 300, Seed: 9, Companions: true})
+	assert.ErrorIs(t, err, imagegem.ErrExists)
+	after, err := os.ReadFile(filepath.Join(dir, CompanionDir, TruthFile))
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
 }
 
 type npy struct {

@@ -1,7 +1,7 @@
 package synth
 
 // Truth is what the generator planted, for tests and demos to check recovery against. It is
-// returned by [Generate] and, with Config.Companions, written as synth/truth.json.
+// returned by [Generate] and, with Options.Companions, written as synth/truth.json.
 type Truth struct {
 	Seed   uint64   `json:"seed"`
 	Styles []string `json:"styles"`
