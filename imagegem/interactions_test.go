@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,3 +89,35 @@ func TestRecBoleAndSASRecExports(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestExportsLeaveNothingOnCancelOrFailure(t *testing.T) {
+	dir := t.TempDir()
+	in := make([]Interaction, 5000)
+	for i := range in {
+		in[i] = Interaction{User: "u" + itoa(int64(i%7)), Item: int64(i), Time: at(i % 60)}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := filepath.Join(dir, "x.inter")
+	assert.ErrorIs(t, WriteRecBole(ctx, p, in), context.Canceled)
+	_, err := WriteSASRec(ctx, filepath.Join(dir, "x.txt"), in)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, WriteRecBoleSplit(ctx, dir, "ml", SplitLeaveOneLast(in)), context.Canceled)
+	assert.Empty(t, entries(t, dir))
+
+	// An existing file is replaced only by a whole new one: a cancelled write keeps the old.
+	require.NoError(t, WriteRecBole(context.Background(), p, in[:3]))
+	old, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.ErrorIs(t, WriteRecBole(ctx, p, in), context.Canceled)
+	now, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, old, now)
+
+	// A split whose last file cannot be written removes the first two.
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "ml.test.inter"), 0o755))
+	err = WriteRecBoleSplit(context.Background(), dir, "ml", SplitLeaveOneLast(in))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "imagegem: "), err.Error())
+	assert.ElementsMatch(t, []string{"x.inter", "ml.test.inter"}, entries(t, dir))
+}
