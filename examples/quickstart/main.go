@@ -6,62 +6,94 @@
 //
 //	go run ./examples/quickstart
 //	go run ./examples/quickstart -data /path/to/release   # ImageGem-images/ and ImageGem-models/
-//	go run ./examples/quickstart -json                    # last line: Table 1 as one JSON object
+//	go run ./examples/quickstart -json                    # only the JSON line
+//
+// The last line of stdout is one JSON object: Table 1 (raw and, with a safety filter,
+// filtered) and the interaction counts. Ctrl-C stops it within moments; the demo release is
+// removed in every case.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/imagegem/imagegem-go/imagegem"
 	"github.com/imagegem/imagegem-go/imagegem/synth"
+	"github.com/imagegem/imagegem-go/internal/cli"
 )
 
-func main() {
-	data := flag.String("data", "", "release folder holding ImageGem-images/ and ImageGem-models/ (default: generate the demo release)")
-	images := flag.Int("images", 20000, "images in the generated demo release")
-	seed := flag.Uint64("seed", 1, "seed of the generated demo release")
-	asJSON := flag.Bool("json", false, "print Table 1 as one JSON object on the last line")
-	unsafe := flag.String("unsafe", "", "parquet or CSV table of unsafe prompts (column \"prompt\") for the filtered row of Table 1")
-	flag.Parse()
+func main() { cli.Main("quickstart", run) }
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Stdout, *data, *images, *seed, *unsafe, *asJSON); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
+// result is the program's last line.
+type result struct {
+	Data         string           `json:"data"`
+	Demo         bool             `json:"demo"`
+	Raw          imagegem.Stats   `json:"raw"`
+	Filtered     *imagegem.Stats  `json:"filtered"`
+	Interactions []interactionRow `json:"interactions"`
 }
 
-func run(ctx context.Context, out io.Writer, data string, images int, seed uint64, unsafeFile string, asJSON bool) error {
+type interactionRow struct {
+	Kind         string `json:"kind"`
+	Interactions int    `json:"interactions"`
+	Users        int    `json:"users"`
+	Items        int    `json:"items"`
+	Train        int    `json:"train"`
+	Valid        int    `json:"valid"`
+	Test         int    `json:"test"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("quickstart", "quickstart [-data DIR] [-images N] [-seed S] [-unsafe FILE] [-json]", stderr)
+	data := fs.String("data", "", "release folder holding ImageGem-images/ and ImageGem-models/ (default: generate the demo release)")
+	images := fs.Int("images", 20000, "images in the generated demo release")
+	seed := fs.Uint64("seed", 1, "seed of the generated demo release")
+	onlyJSON := fs.Bool("json", false, "print only the JSON line")
+	unsafe := fs.String("unsafe", "", "parquet or CSV table of unsafe prompts (column \"prompt\") for the filtered row of Table 1")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	out := stdout
+	if *onlyJSON {
+		out = io.Discard
+	}
+	res, err := quickstart(ctx, out, stderr, *data, *images, *seed, *unsafe)
+	if err != nil {
+		return err
+	}
+	return cli.JSON(stdout, res)
+}
+
+func quickstart(ctx context.Context, out, stderr io.Writer, data string, images int, seed uint64, unsafeFile string) (*result, error) {
+	res := &result{Data: data}
 	var truth *synth.Truth
 	if data == "" {
+		// A scratch folder, removed on every return: the demo release is not an output.
 		tmp, err := os.MkdirTemp("", "imagegem-demo-")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer os.RemoveAll(tmp)
 		start := time.Now()
-		truth, err = synth.Generate(ctx, tmp, &synth.Config{Seed: seed, Images: images})
+		bar := cli.NewBar(stderr)
+		truth, err = synth.Generate(ctx, tmp, &synth.Options{Seed: seed, Images: images, Progress: bar.Report})
+		bar.Done()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		data = tmp
+		data, res.Demo = tmp, true
 		fmt.Fprintf(out, "generated the demo release (%d images, seed %d) in %s in %.2fs\n", images, seed, tmp, time.Since(start).Seconds())
 	}
 
 	start := time.Now()
 	rel, err := imagegem.Open(ctx, data, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rel.Close()
 	imgFiles, modelFiles := rel.Files()
@@ -70,18 +102,20 @@ func run(ctx context.Context, out io.Writer, data string, images int, seed uint6
 	start = time.Now()
 	raw, err := rel.Stats(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	res.Raw = raw
 	rows := []row{{"Raw", raw}}
 	filter, err := safetyFilter(ctx, rel, truth, unsafeFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if filter != nil {
 		filtered, err := rel.FilteredStats(ctx, *filter)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		res.Filtered = &filtered
 		rows = append(rows, row{"Filtered", filtered})
 	}
 	fmt.Fprintf(out, "\nTable 1 (computed in %.2fs)\n", time.Since(start).Seconds())
@@ -93,19 +127,12 @@ func run(ctx context.Context, out io.Writer, data string, images int, seed uint6
 	}
 
 	if err := printQueries(ctx, out, rel); err != nil {
-		return err
+		return nil, err
 	}
-	if err := printInteractions(ctx, out, rel); err != nil {
-		return err
+	if res.Interactions, err = printInteractions(ctx, out, rel); err != nil {
+		return nil, err
 	}
-	if asJSON {
-		b, err := json.Marshal(raw)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, string(b))
-	}
-	return nil
+	return res, nil
 }
 
 type row struct {
@@ -199,12 +226,13 @@ func printQueries(ctx context.Context, out io.Writer, rel *imagegem.Release) err
 	return nil
 }
 
-func printInteractions(ctx context.Context, out io.Writer, rel *imagegem.Release) error {
+func printInteractions(ctx context.Context, out io.Writer, rel *imagegem.Release) ([]interactionRow, error) {
 	fmt.Fprintln(out, "\nRecommendation interactions (§5.2; users with fewer than 3 dropped, leave-one-last split):")
+	var rows []interactionRow
 	for _, kind := range []imagegem.InteractionKind{imagegem.UserModel, imagegem.UserImage} {
 		inters, err := rel.Interactions(ctx, kind, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		users, items := map[string]bool{}, map[int64]bool{}
 		for _, in := range inters {
@@ -212,8 +240,11 @@ func printInteractions(ctx context.Context, out io.Writer, rel *imagegem.Release
 			items[in.Item] = true
 		}
 		s := imagegem.SplitLeaveOneLast(inters)
+		r := interactionRow{Kind: kind.String(), Interactions: len(inters), Users: len(users), Items: len(items),
+			Train: len(s.Train), Valid: len(s.Valid), Test: len(s.Test)}
+		rows = append(rows, r)
 		fmt.Fprintf(out, "  %-10s %7d interactions, %6d users, %7d items; train %d / valid %d / test %d\n",
-			kind, len(inters), len(users), len(items), len(s.Train), len(s.Valid), len(s.Test))
+			r.Kind, r.Interactions, r.Users, r.Items, r.Train, r.Valid, r.Test)
 	}
-	return nil
+	return rows, nil
 }
