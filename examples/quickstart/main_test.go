@@ -64,6 +64,7 @@ func TestQuickstartInterruptedDuringGeneration(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where the demo release is generated
 	r := clitest.Interrupt(t, bin, []string{"-images", "2000000"}, "", 1500*time.Millisecond)
+	t.Logf("exit %v after SIGINT", r.Exit)
 	assert.Equal(t, 130, r.Status, r.Stderr)
 	assert.Contains(t, r.Stderr, "quickstart: synth: ")
 	assert.Empty(t, clitest.Files(t, tmp), "the demo release is removed")

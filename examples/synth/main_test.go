@@ -70,6 +70,7 @@ func TestSynthInterruptedLeavesNoRelease(t *testing.T) {
 	// Two million images take far longer than the wait; small part files are flushed while
 	// it runs, so that there is something half-written to clean up.
 	r := clitest.Interrupt(t, bin, []string{"-out", dir, "-images", "2000000", "-rows-per-file", "20000", "-companions"}, "", 1500*time.Millisecond)
+	t.Logf("exit %v after SIGINT", r.Exit)
 	assert.Equal(t, 130, r.Status, r.Stderr)
 	assert.Contains(t, r.Stderr, "context canceled")
 	assert.Empty(t, clitest.Files(t, parent), "no partial release folder")

@@ -78,7 +78,9 @@ func generate(ctx context.Context, c Options, out sink) (*generator, error) {
 		PreferredVersionP: preferredVersionP, UnsafePromptP: unsafePromptP, LikeQualitySlope: likeQualitySlope,
 	}}
 	g.planUsers()
-	g.planVersions()
+	if err := g.planVersions(ctx); err != nil {
+		return nil, err
+	}
 	if c.Companions {
 		g.comp = newCompanions(g)
 		g.truth.Companions = g.comp.truth
@@ -158,7 +160,7 @@ func (g *generator) planUsers() {
 	g.truth.Users = users
 }
 
-func (g *generator) planVersions() {
+func (g *generator) planVersions(ctx context.Context) error {
 	c := g.cfg
 	var uploaders []string
 	for _, u := range g.truth.Users {
@@ -175,6 +177,11 @@ func (g *generator) planVersions() {
 	best, bestN := "", -1
 	modelID, versionID := int64(5000), int64(100000)
 	for ui, up := range uploaders {
+		if ui%reportEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("synth: %w", err)
+			}
+		}
 		n := perUploader[ui]
 		if n > bestN || n == bestN && up < best {
 			best, bestN = up, n
@@ -245,6 +252,7 @@ func (g *generator) planVersions() {
 			v.Rating = 4 + g.rng.Float64()
 		}
 	}
+	return nil
 }
 
 func (g *generator) baseModel() struct {
