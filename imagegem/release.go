@@ -75,7 +75,8 @@ type Release struct {
 // Open opens the release whose two dataset folders, ImageGem-images/ and ImageGem-models/,
 // are in dir. Every parquet file anywhere below each folder belongs to its table. The files'
 // columns and types are checked; a missing column, a wrong type, an unreadable file or an
-// empty table is an error naming the file and the column.
+// empty table is an error naming the file and the column. The files are read in place by an
+// embedded DuckDB, whose threads, memory limit and spill folder [Options] set.
 func Open(ctx context.Context, dir string, opts *Options) (*Release, error) {
 	o, err := opts.resolve()
 	if err != nil {
