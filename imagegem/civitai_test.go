@@ -130,9 +130,12 @@ func TestIngestCivitaiWritesARelease(t *testing.T) {
 		shareddata.Path(t, "civitai", "models_1580878_lora_raw.json"),
 		shareddata.Path(t, "civitai", "wiki_example_models_1102.json"),
 	}
-	rep, err := IngestCivitai(context.Background(), out, imgs, mods, nil)
+	var reports []Progress
+	rep, err := IngestCivitai(context.Background(), out, imgs, mods, &IngestOptions{Progress: func(p Progress) { reports = append(reports, p) }})
 	require.NoError(t, err)
 	assert.Equal(t, IngestReport{Images: 1, ImagesWithoutLoRA: 1, DuplicateImages: 1, Versions: 2, VersionsOtherType: 3}, rep)
+	assert.Equal(t, []Progress{{Stage: "images", Done: 1, Total: 3}, {Stage: "images", Done: 2, Total: 3},
+		{Stage: "images", Done: 3, Total: 3}, {Stage: "models", Done: 1, Total: 2}, {Stage: "models", Done: 2, Total: 2}}, reports)
 
 	r, err := Open(context.Background(), out, nil)
 	require.NoError(t, err)
@@ -237,4 +240,17 @@ func FuzzReadImagesPage(f *testing.F) {
 		}
 		_, _ = ReadModelsPage(p, nil)
 	})
+}
+
+func TestIngestCivitaiCancelLeavesNothing(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "release")
+	imgs := []string{
+		shareddata.Path(t, "civitai", "images_limit1_2024-04.json"),
+		shareddata.Path(t, "civitai", "wiki_example_images_limit1.json"),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := IngestCivitai(ctx, out, imgs, nil, &IngestOptions{Progress: func(Progress) { cancel() }})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, entries(t, parent))
 }

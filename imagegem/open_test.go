@@ -20,13 +20,23 @@ func rewriteFirstImagesFile(t *testing.T, dir, query string) string {
 	db, err := sql.Open("duckdb", "")
 	require.NoError(t, err)
 	defer db.Close()
-	tmp := files[0] + ".new"
+	tmp := filepath.Join(t.TempDir(), "new.parquet")
 	_, err = db.Exec("CREATE VIEW src AS SELECT * FROM read_parquet(" + quoteString(files[0]) + ")")
 	require.NoError(t, err)
 	_, err = db.Exec("COPY (" + query + ") TO " + quoteString(tmp) + " (FORMAT parquet)")
 	require.NoError(t, err)
-	require.NoError(t, os.Rename(tmp, files[0]))
+	moveFile(t, tmp, files[0])
 	return files[0]
+}
+
+// moveFile moves a test file by copy and removal (the tests write no file any other way
+// than the package under test does).
+func moveFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, b, 0o644))
+	require.NoError(t, os.Remove(from))
 }
 
 func TestOpenRejectsBadInput(t *testing.T) {
@@ -47,6 +57,7 @@ func TestOpenRejectsBadInput(t *testing.T) {
 			_, err := Open(ctx, dir, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), file, "names the file")
+			assert.ErrorIs(t, err, ErrSchema)
 			for _, w := range c.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -68,14 +79,15 @@ func TestOpenRejectsEmptyTable(t *testing.T) {
 	dir := fixtureRelease(t)
 	files, err := parquetFiles(filepath.Join(dir, ImagesDir))
 	require.NoError(t, err)
+	scratch := t.TempDir()
 	for _, f := range files {
 		// Keep the schema, drop every row.
 		db, err := sql.Open("duckdb", "")
 		require.NoError(t, err)
-		_, err = db.Exec("COPY (SELECT * FROM read_parquet(" + quoteString(f) + ") LIMIT 0) TO " + quoteString(f+".new") + " (FORMAT parquet)")
+		_, err = db.Exec("COPY (SELECT * FROM read_parquet(" + quoteString(f) + ") LIMIT 0) TO " + quoteString(filepath.Join(scratch, "new.parquet")) + " (FORMAT parquet)")
 		require.NoError(t, err)
 		db.Close()
-		require.NoError(t, os.Rename(f+".new", f))
+		moveFile(t, filepath.Join(scratch, "new.parquet"), f)
 	}
 	_, err = Open(context.Background(), dir, nil)
 	require.Error(t, err)
@@ -102,7 +114,7 @@ func TestOpenFindsFilesAnywhereBelow(t *testing.T) {
 	require.NoError(t, err)
 	deep := filepath.Join(dir, ImagesDir, "extra", "deeper")
 	require.NoError(t, os.MkdirAll(deep, 0o755))
-	require.NoError(t, os.Rename(files[1], filepath.Join(deep, "x.parquet")))
+	moveFile(t, files[1], filepath.Join(deep, "x.parquet"))
 	r, err := Open(context.Background(), dir, &Options{Threads: 1, MemoryLimit: "256MB"})
 	require.NoError(t, err)
 	defer r.Close()
