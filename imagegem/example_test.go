@@ -103,3 +103,38 @@ func ExampleSplitList() {
 	fmt.Printf("%q\n", imagegem.SplitList("anime, style,  , character "))
 	// Output: ["anime" "style" "character"]
 }
+
+func ExampleNewWriter() {
+	parent, _ := os.MkdirTemp("", "writer-")
+	defer os.RemoveAll(parent)
+	dir := filepath.Join(parent, "release")
+	ctx := context.Background()
+	w, err := imagegem.NewWriter(ctx, dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer w.Abort() // after a successful Close, harmless
+	t := time.Date(2024, 4, 1, 12, 0, 0, 0, time.UTC)
+	if err := w.WriteModelVersion(imagegem.ModelVersion{ID: 7, ModelID: 1, ModelType: "LORA", UserHash: imagegem.HashUsername("a")}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := w.WriteImage(imagegem.Image{ID: 100, ModelVersionIDs: []int64{7}, UserHash: imagegem.HashUsername("b"), CreatedAt: t}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	rel, err := imagegem.Open(ctx, dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rel.Close()
+	v, err := rel.ImageVersions(ctx, 100)
+	fmt.Println(len(v), v[0].ID, err)
+	// Output: 1 7 <nil>
+}

@@ -124,6 +124,10 @@ type Split struct {
 	Train, Valid, Test []Interaction
 }
 
+// minSplitLength is the shortest history that gets a validation and a test item (§5.2; the
+// same bound as recsys.MinSplitLength).
+const minSplitLength = 3
+
 // SplitLeaveOneLast splits interactions per user by time (ties by item). A user with fewer
 // than 3 interactions has all of them in Train. The input need not be sorted and is not
 // modified; each part is ordered by user, time, item.
@@ -137,7 +141,7 @@ func SplitLeaveOneLast(inters []Interaction) Split {
 			end++
 		}
 		user := sorted[start:end]
-		if len(user) < 3 {
+		if len(user) < minSplitLength {
 			s.Train = append(s.Train, user...)
 		} else {
 			n := len(user)
