@@ -73,11 +73,17 @@ func pickBackend(b Backend) Backend {
 	return DefaultBackend()
 }
 
-// FlattenAll flattens a population under a rank-1 layout on the backend (nil means
-// [DefaultBackend]) and returns the n×Dim matrix and the masks.
-func FlattenAll(ctx context.Context, lay *Layout, rs []*Reduced, be Backend) ([]float32, [][]bool, error) {
+// FlattenOptions configures [FlattenAll].
+type FlattenOptions struct {
+	// Backend runs the flattening; nil means [DefaultBackend].
+	Backend Backend
+}
+
+// FlattenAll flattens a population under a rank-1 layout and returns the n×Dim matrix and
+// the masks.
+func FlattenAll(ctx context.Context, lay *Layout, rs []*Reduced, opts *FlattenOptions) ([]float32, [][]bool, error) {
 	x := make([]float32, len(rs)*lay.Dim)
-	masks, err := pickBackend(be).Flatten(ctx, lay, rs, x)
+	masks, err := opts.resolve().Backend.Flatten(ctx, lay, rs, x)
 	if err != nil {
 		return nil, nil, err
 	}
