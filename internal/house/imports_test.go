@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"dpo":                      {"embed", "embed/hdbscan"},
 	"recsys":                   {},
 	"recsys/vlm":               {"recsys"},
+	"recsys/recsystest":        {"recsys"},
 	"w2w":                      {"w2w/safetensors", "cuda"},
 	"w2w/safetensors":          {},
 	"w2w/personalize":          {"w2w", "w2w/safetensors", "embed", "embed/hdbscan", "recsys/vlm"},
