@@ -337,7 +337,7 @@ func (w *Writer) Close() error {
 				return fmt.Errorf("imagegem: writer: %w", err)
 			}
 			to := filepath.Join(t.dir.Path(), "data", fmt.Sprintf("train-%05d-of-%05d.parquet", i, t.parts))
-			if err := moveWithin(partPath(t, i), to); err != nil {
+			if err := moveWithin(w.ctx, partPath(t, i), to); err != nil {
 				return fmt.Errorf("imagegem: writer: %w", err)
 			}
 		}
@@ -359,24 +359,19 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// moveWithin gives a staged part file its release name inside the same unpublished folder:
-// a copy (in-kernel where the file system can) and a removal. No reader sees either name
-// before the folder is moved into place.
-func moveWithin(from, to string) error {
+// moveWithin gives a staged part file its release name inside the same unpublished folder
+// (a copy through internal/atomicfile, then a removal): the number of parts, and so the
+// names, are known only once the last rows are written.
+func moveWithin(ctx context.Context, from, to string) error {
 	src, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, atomicfile.Mode)
-	if err != nil {
+	if err := atomicfile.Write(ctx, to, nil, func(w io.Writer) error {
+		_, err := io.Copy(w, src)
 		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	if err := dst.Close(); err != nil {
+	}); err != nil {
 		return err
 	}
 	return os.Remove(from)

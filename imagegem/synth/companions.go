@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -93,9 +94,9 @@ func (c *companions) addImage(g *generator, id int64, prompt string, style, topi
 	c.quality = append(c.quality, float32(quality))
 }
 
-// write fills out, the companions folder the release writer publishes with the tables
-// (so the files in it need no atomic writes of their own: nobody sees them before the whole
-// release is moved into place, and a failure removes them all).
+// write fills out, the companions folder the release writer publishes with the tables: no
+// reader sees a file of it before the whole release is moved into place, and a failure or
+// a cancelled ctx removes them all.
 func (c *companions) write(ctx context.Context, out string, g *generator) error {
 	report := progress.Func(g.cfg.Progress)
 	total := len(g.truth.Versions) + 6
@@ -111,19 +112,19 @@ func (c *companions) write(ctx context.Context, out string, g *generator) error 
 		report.Report(Progress{Stage: "companions", Done: done, Total: total})
 		return nil
 	}
-	if err := step(os.WriteFile(filepath.Join(out, PromptsFile), []byte(strings.Join(c.prompts, "\n")+"\n"), atomicfile.Mode)); err != nil {
+	if err := step(atomicfile.WriteFile(ctx, filepath.Join(out, PromptsFile), []byte(strings.Join(c.prompts, "\n")+"\n"), nil)); err != nil {
 		return err
 	}
-	if err := step(writeNpyF32(filepath.Join(out, PromptEmbeddingsFile), c.promptVec, c.truth.Dim)); err != nil {
+	if err := step(writeNpyF32(ctx, filepath.Join(out, PromptEmbeddingsFile), c.promptVec, c.truth.Dim)); err != nil {
 		return err
 	}
-	if err := step(writeNpyI64(filepath.Join(out, ImageIDsFile), c.imageIDs)); err != nil {
+	if err := step(writeNpyI64(ctx, filepath.Join(out, ImageIDsFile), c.imageIDs)); err != nil {
 		return err
 	}
-	if err := step(writeNpyF32(filepath.Join(out, ImageEmbeddingsFile), c.imageVec, c.truth.Dim)); err != nil {
+	if err := step(writeNpyF32(ctx, filepath.Join(out, ImageEmbeddingsFile), c.imageVec, c.truth.Dim)); err != nil {
 		return err
 	}
-	if err := step(writeNpyF32Vector(filepath.Join(out, ImageQualityFile), c.quality)); err != nil {
+	if err := step(writeNpyF32Vector(ctx, filepath.Join(out, ImageQualityFile), c.quality)); err != nil {
 		return err
 	}
 	if err := os.Mkdir(filepath.Join(out, LoRADir), atomicfile.DirMode); err != nil {
@@ -131,7 +132,7 @@ func (c *companions) write(ctx context.Context, out string, g *generator) error 
 	}
 	for i, v := range g.truth.Versions {
 		path := filepath.Join(out, LoRADir, strconv.FormatInt(v.ID, 10)+".safetensors")
-		if err := step(c.writeLoRA(path, v, i, g.cfg.LoRARank)); err != nil {
+		if err := step(c.writeLoRA(ctx, path, v, i, g.cfg.LoRARank)); err != nil {
 			return err
 		}
 	}
@@ -139,14 +140,14 @@ func (c *companions) write(ctx context.Context, out string, g *generator) error 
 	if err != nil {
 		return fmt.Errorf("synth: companions: %w", err)
 	}
-	return step(os.WriteFile(filepath.Join(out, TruthFile), tj, atomicfile.Mode))
+	return step(atomicfile.WriteFile(ctx, filepath.Join(out, TruthFile), tj, nil))
 }
 
 // writeLoRA writes one kohya LoRA whose every module carries the version's style direction:
 // ΔW = (alpha/rank)·up·down = σ·u·vᵀ + noise (rank 1 to Options.LoRARank, noise in the other
 // ranks), with the sign of (u, v) flipped at random (a
 // LoRA and its sign-flipped factors are the same LoRA) and every third file in F16.
-func (c *companions) writeLoRA(path string, v VersionTruth, index, maxRank int) error {
+func (c *companions) writeLoRA(ctx context.Context, path string, v VersionTruth, index, maxRank int) error {
 	rng := rand.New(rand.NewPCG(uint64(v.ID), 0x10ca))
 	rank := 1 + index%maxRank
 	alpha := float64(rank)
@@ -197,7 +198,7 @@ func (c *companions) writeLoRA(path string, v VersionTruth, index, maxRank int) 
 		"modelspec.architecture": "stable-diffusion-v1/lora",
 		"imagegem_synth_style":   styleNames[v.Style],
 	}
-	return writeSafetensors(path, ts, meta)
+	return writeSafetensors(ctx, path, ts, meta)
 }
 
 type tensor struct {
@@ -209,7 +210,7 @@ type tensor struct {
 
 // writeSafetensors writes a safetensors file: an 8-byte little-endian header length, a JSON
 // header (padded with spaces to a multiple of 8), then the tensors' bytes in header order.
-func writeSafetensors(path string, ts []tensor, meta map[string]string) error {
+func writeSafetensors(ctx context.Context, path string, ts []tensor, meta map[string]string) error {
 	sort.Slice(ts, func(a, b int) bool { return ts[a].name < ts[b].name })
 	header := map[string]any{"__metadata__": meta}
 	offset := 0
@@ -228,30 +229,21 @@ func writeSafetensors(path string, ts []tensor, meta map[string]string) error {
 	for len(hj)%8 != 0 {
 		hj = append(hj, ' ')
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	binary.Write(w, binary.LittleEndian, uint64(len(hj)))
-	w.Write(hj)
-	for _, t := range ts {
-		for _, x := range t.data {
-			if t.dtype == "F16" {
-				binary.Write(w, binary.LittleEndian, float16.Fromfloat32(x).Bits())
-			} else {
-				binary.Write(w, binary.LittleEndian, math.Float32bits(x))
+	return atomicfile.Write(ctx, path, nil, func(f io.Writer) error {
+		w := bufio.NewWriter(f)
+		binary.Write(w, binary.LittleEndian, uint64(len(hj)))
+		w.Write(hj)
+		for _, t := range ts {
+			for _, x := range t.data {
+				if t.dtype == "F16" {
+					binary.Write(w, binary.LittleEndian, float16.Fromfloat32(x).Bits())
+				} else {
+					binary.Write(w, binary.LittleEndian, math.Float32bits(x))
+				}
 			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+		return w.Flush()
+	})
 }
 
 // npy writes a NumPy .npy (format 1.0) file header for a little-endian array.
@@ -273,26 +265,17 @@ func npyHeader(descr string, shape []int) []byte {
 	return append(out, h...)
 }
 
-func writeNpy(path string, header []byte, body func(w *bufio.Writer)) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.Write(header)
-	body(w)
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+func writeNpy(ctx context.Context, path string, header []byte, body func(w *bufio.Writer)) error {
+	return atomicfile.Write(ctx, path, nil, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		w.Write(header)
+		body(w)
+		return w.Flush()
+	})
 }
 
-func writeNpyF32(path string, rows [][]float32, dim int) error {
-	return writeNpy(path, npyHeader("<f4", []int{len(rows), dim}), func(w *bufio.Writer) {
+func writeNpyF32(ctx context.Context, path string, rows [][]float32, dim int) error {
+	return writeNpy(ctx, path, npyHeader("<f4", []int{len(rows), dim}), func(w *bufio.Writer) {
 		var b [4]byte
 		for _, r := range rows {
 			for _, x := range r {
@@ -303,8 +286,8 @@ func writeNpyF32(path string, rows [][]float32, dim int) error {
 	})
 }
 
-func writeNpyF32Vector(path string, v []float32) error {
-	return writeNpy(path, npyHeader("<f4", []int{len(v)}), func(w *bufio.Writer) {
+func writeNpyF32Vector(ctx context.Context, path string, v []float32) error {
+	return writeNpy(ctx, path, npyHeader("<f4", []int{len(v)}), func(w *bufio.Writer) {
 		var b [4]byte
 		for _, x := range v {
 			binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
@@ -313,8 +296,8 @@ func writeNpyF32Vector(path string, v []float32) error {
 	})
 }
 
-func writeNpyI64(path string, v []int64) error {
-	return writeNpy(path, npyHeader("<i8", []int{len(v)}), func(w *bufio.Writer) {
+func writeNpyI64(ctx context.Context, path string, v []int64) error {
+	return writeNpy(ctx, path, npyHeader("<i8", []int{len(v)}), func(w *bufio.Writer) {
 		var b [8]byte
 		for _, x := range v {
 			binary.LittleEndian.PutUint64(b[:], uint64(x))
