@@ -49,7 +49,7 @@ func (o *IngestOptions) resolve() (IngestOptions, error) {
 		r.HashUser = HashUsername
 	}
 	if r.RowsPerFile < 0 {
-		return r, invalid("RowsPerFile", "%d is negative", r.RowsPerFile)
+		return r, invalid("IngestOptions", "RowsPerFile", "%d is negative", r.RowsPerFile)
 	}
 	if r.RowsPerFile == 0 {
 		r.RowsPerFile = DefaultRowsPerFile

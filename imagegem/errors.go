@@ -12,7 +12,7 @@ import (
 // it names the file, the field or column, and the offset where there is one.
 var (
 	// ErrInvalidOptions reports an option value out of its range ("imagegem: invalid options:
-	// Threads: -1 is negative"). Values are never silently replaced.
+	// Options.Threads: -1 is negative"). Values are never silently replaced.
 	ErrInvalidOptions = errors.New("invalid options")
 	// ErrNotFound reports a queried image, version or user that is not in the release.
 	ErrNotFound = errors.New("not found")
@@ -30,7 +30,7 @@ var (
 	ErrExists = atomicfile.ErrExists
 )
 
-// invalid returns an ErrInvalidOptions error naming the field.
-func invalid(field, format string, args ...any) error {
-	return fmt.Errorf("imagegem: %w: %s: %s", ErrInvalidOptions, field, fmt.Sprintf(format, args...))
+// invalid returns an ErrInvalidOptions error naming the options type and the field.
+func invalid(typ, field, format string, args ...any) error {
+	return fmt.Errorf("imagegem: %w: %s.%s: %s", ErrInvalidOptions, typ, field, fmt.Sprintf(format, args...))
 }

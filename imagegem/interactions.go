@@ -57,7 +57,7 @@ func (o *InteractionOptions) resolve() (InteractionOptions, error) {
 		r = *o
 	}
 	if r.MinPerUser < 0 {
-		return r, invalid("MinPerUser", "%d is negative (1 keeps every user)", r.MinPerUser)
+		return r, invalid("InteractionOptions", "MinPerUser", "%d is negative (1 keeps every user)", r.MinPerUser)
 	}
 	if r.MinPerUser == 0 {
 		r.MinPerUser = DefaultMinInteractions

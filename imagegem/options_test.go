@@ -53,23 +53,23 @@ func TestOptionsOutOfRange(t *testing.T) {
 		field string
 		call  func() error
 	}{
-		{"Threads", func() error { _, err := Open(ctx, rel, &Options{Threads: -1}); return err }},
-		{"MemoryLimit", func() error { _, err := Open(ctx, rel, &Options{MemoryLimit: "lots"}); return err }},
-		{"MemoryLimit", func() error { _, err := Open(ctx, rel, &Options{MemoryLimit: "1GB'; SET x = 1"}); return err }},
-		{"MinPerUser", func() error {
+		{"Options.Threads", func() error { _, err := Open(ctx, rel, &Options{Threads: -1}); return err }},
+		{"Options.MemoryLimit", func() error { _, err := Open(ctx, rel, &Options{MemoryLimit: "lots"}); return err }},
+		{"Options.MemoryLimit", func() error { _, err := Open(ctx, rel, &Options{MemoryLimit: "1GB'; SET x = 1"}); return err }},
+		{"InteractionOptions.MinPerUser", func() error {
 			r, err := Open(ctx, rel, nil)
 			require.NoError(t, err)
 			defer r.Close()
 			_, err = r.Interactions(ctx, UserModel, &InteractionOptions{MinPerUser: -1})
 			return err
 		}},
-		{"RowsPerFile", func() error { _, err := NewWriter(ctx, t.TempDir(), &WriterOptions{RowsPerFile: -1}); return err }},
-		{"RowsPerFile", func() error {
+		{"WriterOptions.RowsPerFile", func() error { _, err := NewWriter(ctx, t.TempDir(), &WriterOptions{RowsPerFile: -1}); return err }},
+		{"IngestOptions.RowsPerFile", func() error {
 			_, err := IngestCivitai(ctx, t.TempDir(), []string{page}, nil, &IngestOptions{RowsPerFile: -2})
 			return err
 		}},
-		{"RowsPerFile", func() error { _, _, err := ReadImagesPage(page, &IngestOptions{RowsPerFile: -2}); return err }},
-		{"RowsPerFile", func() error { _, err := ReadModelsPage(page, &IngestOptions{RowsPerFile: -2}); return err }},
+		{"IngestOptions.RowsPerFile", func() error { _, _, err := ReadImagesPage(page, &IngestOptions{RowsPerFile: -2}); return err }},
+		{"IngestOptions.RowsPerFile", func() error { _, err := ReadModelsPage(page, &IngestOptions{RowsPerFile: -2}); return err }},
 	} {
 		err := c.call()
 		assert.ErrorIs(t, err, ErrInvalidOptions, c.field)

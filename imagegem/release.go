@@ -52,13 +52,13 @@ func (o *Options) resolve() (Options, error) {
 		r = *o
 	}
 	if r.Threads < 0 {
-		return r, invalid("Threads", "%d is negative", r.Threads)
+		return r, invalid("Options", "Threads", "%d is negative", r.Threads)
 	}
 	if r.Threads == 0 {
 		r.Threads = runtime.NumCPU()
 	}
 	if r.MemoryLimit != "" && !memorySize.MatchString(r.MemoryLimit) {
-		return r, invalid("MemoryLimit", "%q is not a size such as \"4GB\"", r.MemoryLimit)
+		return r, invalid("Options", "MemoryLimit", "%q is not a size such as \"4GB\"", r.MemoryLimit)
 	}
 	return r, nil
 }

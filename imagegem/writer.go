@@ -39,7 +39,7 @@ func (o *WriterOptions) resolve() (WriterOptions, error) {
 		r = *o
 	}
 	if r.RowsPerFile < 0 {
-		return r, invalid("RowsPerFile", "%d is negative", r.RowsPerFile)
+		return r, invalid("WriterOptions", "RowsPerFile", "%d is negative", r.RowsPerFile)
 	}
 	if r.RowsPerFile == 0 {
 		r.RowsPerFile = DefaultRowsPerFile

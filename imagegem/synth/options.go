@@ -74,7 +74,7 @@ func (o *Options) resolve() (Options, error) {
 	}{{"Images", r.Images}, {"Users", r.Users}, {"Uploaders", r.Uploaders}, {"Versions", r.Versions},
 		{"Dim", r.Dim}, {"LoRARank", r.LoRARank}, {"RowsPerFile", r.RowsPerFile}} {
 		if f.v < 0 {
-			return r, invalid(f.name, "%d is negative", f.v)
+			return r, invalid("Options."+f.name, "%d is negative", f.v)
 		}
 	}
 	if r.Images == 0 {
@@ -90,13 +90,13 @@ func (o *Options) resolve() (Options, error) {
 		r.Uploaders = min(max(r.Users/usersPerUploader, minUploaders), r.Users, r.Versions)
 	}
 	if r.Users > r.Images {
-		return r, invalid("Users", "%d users for %d images: every user makes an image", r.Users, r.Images)
+		return r, invalid("Options.Users", "%d users for %d images: every user makes an image", r.Users, r.Images)
 	}
 	if r.Uploaders > r.Users {
-		return r, invalid("Uploaders", "%d uploaders but only %d users: uploaders are users", r.Uploaders, r.Users)
+		return r, invalid("Options.Uploaders", "%d uploaders but only %d users: uploaders are users", r.Uploaders, r.Users)
 	}
 	if r.Uploaders > r.Versions {
-		return r, invalid("Uploaders", "%d uploaders for %d versions: every uploader has a version", r.Uploaders, r.Versions)
+		return r, invalid("Options.Uploaders", "%d uploaders for %d versions: every uploader has a version", r.Uploaders, r.Versions)
 	}
 	if r.Dim == 0 {
 		r.Dim = DefaultDim
@@ -105,7 +105,7 @@ func (o *Options) resolve() (Options, error) {
 		r.LoRARank = DefaultLoRARank
 	}
 	if m := maxLoRARank(); r.LoRARank > m {
-		return r, invalid("LoRARank", "%d is above the smallest module dimension %d", r.LoRARank, m)
+		return r, invalid("Options.LoRARank", "%d is above the smallest module dimension %d", r.LoRARank, m)
 	}
 	if r.RowsPerFile == 0 {
 		r.RowsPerFile = imagegem.DefaultRowsPerFile

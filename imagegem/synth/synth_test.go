@@ -365,7 +365,7 @@ func TestOptionsResolve(t *testing.T) {
 		_, err := Generate(context.Background(), t.TempDir(), &c.opts)
 		assert.ErrorIs(t, err, ErrInvalidOptions, "%+v", c.opts)
 		assert.ErrorIs(t, err, imagegem.ErrInvalidOptions)
-		assert.ErrorContains(t, err, "synth: invalid options: "+c.field+":")
+		assert.ErrorContains(t, err, "synth: invalid options: Options."+c.field+":")
 	}
 }
 
