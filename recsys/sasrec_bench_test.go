@@ -20,7 +20,7 @@ func BenchmarkSASRecEpoch(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m := NewSASRec(SASRecOptions{Epochs: 1})
+		m := must(NewSASRec(&SASRecOptions{Epochs: 1}))
 		if err := m.Fit(context.Background(), s); err != nil {
 			b.Fatal(err)
 		}

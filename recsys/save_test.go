@@ -16,12 +16,12 @@ import (
 
 func smallModels() []recsys.Model {
 	return []recsys.Model{
-		recsys.NewItemKNN(recsys.KNNOptions{K: 5}),
-		recsys.NewUserKNN(recsys.KNNOptions{K: 5}),
-		recsys.NewItem2Vec(recsys.Item2VecOptions{Dim: 8, Epochs: 2}),
-		recsys.NewTwoTower(recsys.TwoTowerOptions{Dim: 8, Epochs: 2, BatchSize: 32}),
-		recsys.NewTwoTower(recsys.TwoTowerOptions{Dim: 8, Epochs: 2, BatchSize: 32, ItemVectors: plantedVectors()}),
-		recsys.NewSASRec(recsys.SASRecOptions{Hidden: 8, MaxLen: 6, Epochs: 2}),
+		must(recsys.NewItemKNN(&recsys.KNNOptions{K: 5})),
+		must(recsys.NewUserKNN(&recsys.KNNOptions{K: 5})),
+		must(recsys.NewItem2Vec(&recsys.Item2VecOptions{Dim: 8, Epochs: 2})),
+		must(recsys.NewTwoTower(&recsys.TwoTowerOptions{Dim: 8, Epochs: 2, BatchSize: 32})),
+		must(recsys.NewTwoTower(&recsys.TwoTowerOptions{Dim: 8, Epochs: 2, BatchSize: 32, ItemVectors: plantedVectors()})),
+		must(recsys.NewSASRec(&recsys.SASRecOptions{Hidden: 8, MaxLen: 6, Epochs: 2})),
 	}
 }
 
@@ -32,8 +32,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	for _, m := range smallModels() {
 		require.NoError(t, m.Fit(context.Background(), s), m.Name())
 		path := filepath.Join(dir, m.Name()+".model")
-		require.NoError(t, recsys.SaveFile(path, m), m.Name())
-		got, err := recsys.LoadFile(path)
+		require.NoError(t, recsys.SaveModelFile(context.Background(), path, m), m.Name())
+		got, err := recsys.LoadModelFile(path)
 		require.NoError(t, err, m.Name())
 		assert.Equal(t, m.Name(), got.Name())
 		a, b := make([]float32, s.NumItems), make([]float32, s.NumItems)
@@ -53,10 +53,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 
 func TestSaveUnfittedAndLoadGarbage(t *testing.T) {
 	var buf bytes.Buffer
-	assert.ErrorIs(t, recsys.Save(&buf, recsys.NewSASRec(recsys.SASRecOptions{})), recsys.ErrNotFitted)
-	_, err := recsys.Load(bytes.NewReader([]byte("not a model")))
+	assert.ErrorIs(t, recsys.WriteModel(&buf, must(recsys.NewSASRec(&recsys.SASRecOptions{}))), recsys.ErrNotFitted)
+	_, err := recsys.ReadModel(bytes.NewReader([]byte("not a model")))
 	assert.ErrorContains(t, err, "recsys: load")
-	_, err = recsys.LoadFile(filepath.Join(t.TempDir(), "missing"))
+	_, err = recsys.LoadModelFile(filepath.Join(t.TempDir(), "missing"))
 	assert.Error(t, err)
 }
 
@@ -70,13 +70,13 @@ func FuzzLoad(f *testing.F) {
 			f.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := recsys.Save(&buf, m); err != nil {
+		if err := recsys.WriteModel(&buf, m); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(buf.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := recsys.Load(bytes.NewReader(b))
+		m, err := recsys.ReadModel(bytes.NewReader(b))
 		if err != nil {
 			return
 		}
