@@ -200,11 +200,11 @@ func (m *ItemKNN) Score(user int, history []int32, dst []float32) error {
 // user keeping its K most similar users; the score of item i is the sum of sim(u, v) over
 // the neighbours v that hold i, weighted by their counts (pred = W·R).
 type UserKNN struct {
-	opt     KNNOptions // resolved
-	nbrs    *CSR // row u: u's neighbours and similarities
-	R       *CSR // training user×item counts
-	Rt      *CSR // its transpose, for cold users
-	norms   []float64
+	opt   KNNOptions // resolved
+	nbrs  *CSR       // row u: u's neighbours and similarities
+	R     *CSR       // training user×item counts
+	Rt    *CSR       // its transpose, for cold users
+	norms []float64
 }
 
 // NewUserKNN returns an unfitted UserKNN; opt nil means the defaults. An out-of-range option
