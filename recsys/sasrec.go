@@ -174,6 +174,7 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 		var epochPos int
 		for step := 0; step < steps; step++ {
 			if err := ctx.Err(); err != nil {
+				m.net, m.numUsers = nil, 0 // unfitted, as before Fit
 				return fmt.Errorf("recsys: sasrec: %w", err)
 			}
 			npos := 0
@@ -227,6 +228,7 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 		}
 	}
 	if err := ctx.Err(); err != nil {
+		m.net, m.numUsers = nil, 0
 		return fmt.Errorf("recsys: sasrec: %w", err)
 	}
 	return nil
