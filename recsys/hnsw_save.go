@@ -36,8 +36,11 @@ import (
 //	...     4·n·dim     float32 vectors, row-major
 //	...     4     CRC-32C (Castagnoli) of every byte before it
 //
-// Unused slots after a list's count are zero. The half-precision copy is not stored: it is
-// a deterministic function of the float32 vectors and is rebuilt on load.
+// Unused slots after a list's count are zero, so one index has exactly one encoding. The
+// half-precision copy is not stored: it is a deterministic function of the float32 vectors
+// and is rebuilt on load, so a loaded index returns the same hits, scores included, as the
+// one saved. EfConstruction, Seed and Workers shaped the graph but are not needed to search
+// it, and are not kept.
 const (
 	hnswMagic        = "IGEMHNSW"
 	hnswVersion      = 1
@@ -50,7 +53,8 @@ const (
 
 var hnswCRCTable = crc32.MakeTable(crc32.Castagnoli)
 
-// WriteTo writes the index in the binary format described in the package documentation and
+// WriteTo writes the index to w in its binary format (little-endian: a header, the graph's
+// neighbour lists, the float32 vectors and a CRC-32C checksum), which ReadHNSW reads, and
 // returns the number of bytes written. It may run while other goroutines Search.
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	if h == nil || len(h.levels) == 0 {

@@ -139,6 +139,11 @@ func (m *SASRec) init(items int) SASRecOptions {
 // sequence without the last item (at most MaxLen, the most recent), the target at each
 // position is the next item, and the negative is an item drawn uniformly from those the user
 // never trained on. An epoch is NumUsers/BatchSize steps.
+//
+// Each batch's sequences are packed at their true lengths (no padding rows), the dense layers
+// of all sequences run as one float32 matrix product per layer, and the batch is split
+// across the workers with per-worker gradient buffers summed in a fixed order, which keeps
+// training deterministic for a given Seed and Workers.
 func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 	if err := checkSplit(m.Name(), s); err != nil {
 		return err
