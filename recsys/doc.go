@@ -6,7 +6,7 @@
 // # Overview
 //
 // Data enters as [Interactions]: one time-ordered sequence of dense item indices per user,
-// with [IDMap]s back to the external identifiers. [ReadFile] parses the two layouts the
+// with [IDMap]s back to the external identifiers. [LoadInteractionsFile] parses the two layouts the
 // paper's baselines use: SASRec text files ("user item" lines in time order) and RecBole
 // atomic .inter files. [NewInteractions] takes sequences built elsewhere (for example by
 // the imagegem package's exports). [NewCSR] gives the user×item count matrix.

@@ -11,9 +11,9 @@ import (
 	"github.com/imagegem/imagegem-go/recsys/recsystest"
 )
 
-func ExampleRead() {
+func ExampleReadInteractions() {
 	src := "1 10\n1 11\n1 12\n2 11\n2 12\n2 13\n"
-	in, err := recsys.Read(strings.NewReader(src), "games.txt", recsys.FormatSASRec)
+	in, err := recsys.ReadInteractions(strings.NewReader(src), "games.txt", recsys.FormatSASRec)
 	if err != nil {
 		panic(err)
 	}
@@ -24,12 +24,12 @@ func ExampleRead() {
 	// user 2 saw items [1 2 3] = 13
 }
 
-func ExampleReadFile() {
+func ExampleLoadInteractionsFile() {
 	dir, _ := os.MkdirTemp("", "recsys")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "toy.inter")
 	_ = os.WriteFile(path, []byte("user_id:token\titem_id:token\ttimestamp:float\nu\tb\t2\nu\ta\t1\n"), 0o644)
-	in, err := recsys.ReadFile(path, recsys.FormatRecBole)
+	in, err := recsys.LoadInteractionsFile(path, recsys.FormatRecBole)
 	if err != nil {
 		panic(err)
 	}

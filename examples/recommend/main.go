@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	data, err := recsys.ReadFile(*in, recsys.Format(*format))
+	data, err := recsys.LoadInteractionsFile(*in, recsys.Format(*format))
 	if err != nil {
 		return err
 	}

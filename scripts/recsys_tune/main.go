@@ -112,7 +112,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	in, err := recsys.ReadFile(*data, recsys.FormatSASRec)
+	in, err := recsys.LoadInteractionsFile(*data, recsys.FormatSASRec)
 	if err != nil {
 		return err
 	}
