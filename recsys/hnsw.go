@@ -130,9 +130,9 @@ func largeVector(vectors []float32, dim int) (int, float64) {
 	return -1, 0
 }
 
-// NewHNSW builds the index over vectors (row-major, dim columns); opt nil means the
+// NewHNSW builds the index over vectors (row-major, dim columns); opts nil means the
 // defaults. The index keeps vectors (it does not copy them): they must not change while the
-// index is in use. Insertion runs on opt.Workers goroutines and stops promptly, with an
+// index is in use. Insertion runs on opts.Workers goroutines and stops promptly, with an
 // error wrapping ctx.Err(), when ctx is cancelled.
 func NewHNSW(ctx context.Context, vectors []float32, dim int, opts *HNSWOptions) (*HNSW, error) {
 	opt, err := opts.resolve()

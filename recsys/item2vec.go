@@ -81,10 +81,10 @@ type Item2Vec struct {
 	numUsers int
 }
 
-// NewItem2Vec returns an unfitted Item2Vec; opt nil means the defaults. An out-of-range
+// NewItem2Vec returns an unfitted Item2Vec; opts nil means the defaults. An out-of-range
 // option is an error wrapping ErrInvalidOptions.
-func NewItem2Vec(opt *Item2VecOptions) (*Item2Vec, error) {
-	o, err := opt.resolve()
+func NewItem2Vec(opts *Item2VecOptions) (*Item2Vec, error) {
+	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}

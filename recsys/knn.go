@@ -146,10 +146,10 @@ type ItemKNN struct {
 	numUsers  int
 }
 
-// NewItemKNN returns an unfitted ItemKNN; opt nil means the defaults. An out-of-range option
+// NewItemKNN returns an unfitted ItemKNN; opts nil means the defaults. An out-of-range option
 // is an error wrapping ErrInvalidOptions.
-func NewItemKNN(opt *KNNOptions) (*ItemKNN, error) {
-	o, err := opt.resolve()
+func NewItemKNN(opts *KNNOptions) (*ItemKNN, error) {
+	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +207,10 @@ type UserKNN struct {
 	norms []float64
 }
 
-// NewUserKNN returns an unfitted UserKNN; opt nil means the defaults. An out-of-range option
+// NewUserKNN returns an unfitted UserKNN; opts nil means the defaults. An out-of-range option
 // is an error wrapping ErrInvalidOptions.
-func NewUserKNN(opt *KNNOptions) (*UserKNN, error) {
-	o, err := opt.resolve()
+func NewUserKNN(opts *KNNOptions) (*UserKNN, error) {
+	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}

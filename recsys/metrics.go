@@ -137,7 +137,7 @@ func rankLast(scores []float32) int {
 	return r
 }
 
-// Evaluate ranks each evaluable user's held-out item with m and averages the metrics; opt nil
+// Evaluate ranks each evaluable user's held-out item with m and averages the metrics; opts nil
 // means the defaults. It stops promptly, with an error wrapping ctx.Err(), when ctx is
 // cancelled.
 func Evaluate(ctx context.Context, m Model, s *Split, opts *EvalOptions) (Metrics, error) {

@@ -109,10 +109,10 @@ type SASRec struct {
 	pool     sync.Pool // inference workspaces
 }
 
-// NewSASRec returns an unfitted SASRec; opt nil means the defaults. An out-of-range option
+// NewSASRec returns an unfitted SASRec; opts nil means the defaults. An out-of-range option
 // is an error wrapping ErrInvalidOptions.
-func NewSASRec(opt *SASRecOptions) (*SASRec, error) {
-	o, err := opt.resolve()
+func NewSASRec(opts *SASRecOptions) (*SASRec, error) {
+	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}

@@ -66,11 +66,11 @@ type TwoTower struct {
 	itemVecs []float32 // normalised item tower outputs, n×d, for scoring
 }
 
-// NewTwoTower returns an unfitted TwoTower; opt nil means the defaults. An out-of-range
-// option is an error wrapping ErrInvalidOptions. The model keeps opt.ItemVectors (it does not
+// NewTwoTower returns an unfitted TwoTower; opts nil means the defaults. An out-of-range
+// option is an error wrapping ErrInvalidOptions. The model keeps opts.ItemVectors (it does not
 // copy them): they must not change while the model is in use.
-func NewTwoTower(opt *TwoTowerOptions) (*TwoTower, error) {
-	o, err := opt.resolve()
+func NewTwoTower(opts *TwoTowerOptions) (*TwoTower, error) {
+	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
