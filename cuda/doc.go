@@ -30,11 +30,6 @@
 // benchmarks on a GPU machine; scripts/cuda-crossbuild.sh builds them for a machine with
 // CUDA 13 or without Go.
 //
-// Large inputs (the factors of a batch, the PCA matrix) reach the device through two
-// page-locked staging buffers of 32 MiB, filled by all cores from the caller's slices while
-// the other one is copied; U and V come back the same way. Copies from pageable Go memory
-// ran at a third of that speed.
-//
 // # Invariants
 //
 //   - Inputs are plain Go slices in row-major order; results are copied back to Go memory.

@@ -17,6 +17,11 @@ import (
 	"gorgonia.org/cu"
 )
 
+// Large inputs (the factors of a batch, the PCA matrix) reach the device through two
+// page-locked staging buffers of 32 MiB, filled by all cores from the caller's slices while
+// the other one is copied; U and V come back the same way. Copies from pageable Go memory
+// ran at a third of that speed (BENCHMARKS.md, cuda).
+
 // stageElems is the size of each of the two page-locked staging buffers, in float32 values
 // (32 MiB): large enough for full-speed DMA, small enough to fill while the other copies.
 const stageElems = 8 << 20
