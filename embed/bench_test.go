@@ -58,7 +58,7 @@ func BenchmarkCLIPTokenizer(b *testing.B) {
 func benchTower(b *testing.B, model, in, out string, input Tensor, outDim int64) {
 	requireRuntime(b)
 	path := filepath.Join(tinyDir, "onnx", model)
-	so := SessionOptions{IntraOpThreads: 1, InterOpThreads: 1}
+	so := &SessionOptions{IntraOpThreads: 1, InterOpThreads: 1}
 	b.Run("embed", func(b *testing.B) {
 		s, err := OpenSession(path, []string{in}, []string{out}, so)
 		require.NoError(b, err)
@@ -70,7 +70,7 @@ func benchTower(b *testing.B, model, in, out string, input Tensor, outDim int64)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := unitRows(res[0], benchBatch, path, out); err != nil {
+			if _, err := (&Model{dim: int(outDim)}).unitRows(res[0], benchBatch, path, out); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -89,7 +89,7 @@ func benchTower(b *testing.B, model, in, out string, input Tensor, outDim int64)
 		outT, err := ort.NewEmptyTensor[float32](ort.NewShape(benchBatch, outDim))
 		require.NoError(b, err)
 		defer outT.Destroy()
-		opts, err := newSessionOptions(so)
+		opts, err := newSessionOptions(*so)
 		require.NoError(b, err)
 		defer opts.Destroy()
 		s, err := ort.NewAdvancedSession(path, []string{in}, []string{out}, []ort.Value{inT}, []ort.Value{outT}, opts)

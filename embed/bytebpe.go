@@ -23,19 +23,43 @@ type ByteBPE struct {
 	maxLength int
 }
 
-// ByteBPEOptions configures [LoadByteBPE]; the zero value is roberta-base's.
+// ByteBPEOptions configures [LoadByteBPE]; nil and the zero value are roberta-base's.
 type ByteBPEOptions struct {
 	// AddPrefixSpace puts a space before the text, as add_prefix_space=True does.
 	AddPrefixSpace bool
-	// MaxLength truncates encodings, special tokens included; 0 means DefaultMaxLength.
+	// MaxLength truncates encodings, special tokens included; 0 means DefaultMaxLength,
+	// and a length below 2 is an error.
 	MaxLength int
 	// BOS and EOS name the special tokens; empty means <s> and </s>.
 	BOS, EOS string
 }
 
+// resolve validates o and returns a copy with the defaults filled in.
+func (o *ByteBPEOptions) resolve() (ByteBPEOptions, error) {
+	var r ByteBPEOptions
+	if o != nil {
+		r = *o
+	}
+	var err error
+	if r.MaxLength, err = maxLength("MaxLength", r.MaxLength); err != nil {
+		return r, err
+	}
+	if r.BOS == "" {
+		r.BOS = "<s>"
+	}
+	if r.EOS == "" {
+		r.EOS = "</s>"
+	}
+	return r, nil
+}
+
 // LoadByteBPE reads vocab.json and merges.txt (a "#version" line, then one "a b" merge per
 // line).
-func LoadByteBPE(vocabPath, mergesPath string, opts ByteBPEOptions) (*ByteBPE, error) {
+func LoadByteBPE(vocabPath, mergesPath string, opts *ByteBPEOptions) (*ByteBPE, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("embed: byte bpe vocabulary: %w", err)
@@ -53,7 +77,7 @@ func LoadByteBPE(vocabPath, mergesPath string, opts ByteBPEOptions) (*ByteBPE, e
 	if err != nil {
 		return nil, fmt.Errorf("embed: byte bpe merges %s: %w", mergesPath, err)
 	}
-	t, err := newByteBPE(vocab, merges, opts)
+	t, err := newByteBPE(vocab, merges, o)
 	if err != nil {
 		return nil, fmt.Errorf("embed: byte bpe %s: %w", vocabPath, err)
 	}
@@ -79,25 +103,16 @@ func readMergeLines(r io.Reader) ([]symbolPair, error) {
 	return out, sc.Err()
 }
 
-func newByteBPE(vocab map[string]int, merges []symbolPair, opts ByteBPEOptions) (*ByteBPE, error) {
+// newByteBPE builds the tokenizer with resolved options.
+func newByteBPE(vocab map[string]int, merges []symbolPair, o ByteBPEOptions) (*ByteBPE, error) {
 	t := &ByteBPE{vocab: vocab, ranks: make(map[symbolPair]int, len(merges)), byteToSym: byteSymbols(),
-		prefix: opts.AddPrefixSpace, maxLength: opts.MaxLength}
-	if t.maxLength <= 0 {
-		t.maxLength = DefaultMaxLength
-	}
-	t.maxLength = max(t.maxLength, 2) // room for the two special tokens
+		prefix: o.AddPrefixSpace, maxLength: o.MaxLength}
 	for i, m := range merges {
 		if _, dup := t.ranks[m]; !dup {
 			t.ranks[m] = i
 		}
 	}
-	bos, eos := opts.BOS, opts.EOS
-	if bos == "" {
-		bos = "<s>"
-	}
-	if eos == "" {
-		eos = "</s>"
-	}
+	bos, eos := o.BOS, o.EOS
 	var ok bool
 	if t.bos, ok = vocab[bos]; !ok {
 		return nil, fmt.Errorf("special token %s missing from the vocabulary", bos)

@@ -162,11 +162,15 @@ func byteSymbols() [256]string {
 	return out
 }
 
-// Encode returns the BPE ids of text without the start and end tokens.
-func (t *CLIPTokenizer) Encode(text string) []int {
-	var ids []int
-	for _, w := range splitCLIP(cleanText(text)) {
-		ids = append(ids, t.word(w)...)
+// Encode returns the ids the text tower reads, as the [Tokenizer] interface does: the
+// start token, the BPE ids and the end token, truncated to ContextLength with the end token
+// kept, without Tokenize's zero padding.
+func (t *CLIPTokenizer) Encode(text string) []int64 {
+	ids := t.Tokenize(text)
+	for i, id := range ids {
+		if i > 0 && id == EndToken {
+			return ids[:i+1]
+		}
 	}
 	return ids
 }
@@ -207,11 +211,16 @@ func (t *CLIPTokenizer) TokenizeInto(dst []int64, text string) (truncated bool) 
 	return false
 }
 
-// Decode turns ids back into text as simple_tokenizer's decode does (</w> becomes a space).
-func (t *CLIPTokenizer) Decode(ids []int) (string, error) {
+// Decode turns ids back into text as simple_tokenizer's decode does (</w> becomes a
+// space), leaving out the start and end tokens, so that Decode(Encode(s)) is the cleaned
+// text.
+func (t *CLIPTokenizer) Decode(ids []int64) (string, error) {
 	var b strings.Builder
 	for _, id := range ids {
-		if id < 0 || id >= len(t.decoder) {
+		if id == StartToken || id == EndToken {
+			continue
+		}
+		if id < 0 || id >= int64(len(t.decoder)) {
 			return "", fmt.Errorf("embed: token id %d outside the vocabulary of %d", id, len(t.decoder))
 		}
 		b.WriteString(t.decoder[id])

@@ -128,7 +128,7 @@ func TestCLIPTokenizerDecode(t *testing.T) {
 	s, err := tok.Decode(tok.Encode("A photo of a café 😀"))
 	require.NoError(t, err)
 	assert.Equal(t, "a photo of a café 😀 ", s)
-	_, err = tok.Decode([]int{CLIPVocabSize})
+	_, err = tok.Decode([]int64{CLIPVocabSize})
 	assert.Error(t, err)
 }
 
@@ -170,12 +170,12 @@ func TestFolderTokenizerFromHFFiles(t *testing.T) {
 		raw, err := os.ReadFile(filepath.Join(src, name))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), raw, 0o644))
-		tok, err := LoadFolderTokenizer(dir)
+		tok, err := LoadCLIPTokenizerFromFolder(dir)
 		require.NoError(t, err, name)
 		for _, s := range []string{"a photo of a cat", "(masterpiece:1.2), 中文 😀 café", strings.Repeat("long ", 90)} {
 			assert.Equal(t, ref.Tokenize(s), tok.Tokenize(s), "%s %q", name, s)
 		}
 	}
-	_, err := LoadFolderTokenizer(t.TempDir())
+	_, err := LoadCLIPTokenizerFromFolder(t.TempDir())
 	assert.Error(t, err)
 }

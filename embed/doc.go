@@ -9,18 +9,16 @@
 // and users for weights2weights (§5.3); PickScore, HPSv2 and CLIPScore measure the
 // Diffusion-DPO results (Table 4). The pieces, from a file on disk to an embedding:
 //
-//   - ONNX Runtime: [InitRuntime] loads libonnxruntime once per process. [FindLibrary]
-//     looks at IMAGEGEM_ONNXRUNTIME_LIB, ONNXRUNTIME_SHARED_LIBRARY_PATH, the standard
-//     system paths, then the copy scripts/onnxruntime.sh fetches into
-//     third_party/onnxruntime/linux-x64/ of the module (found by walking up from the
-//     working directory and from the executable); its error lists every path tried.
+//   - ONNX Runtime: [InitRuntime] loads libonnxruntime once per process from the first of
+//     [LibraryCandidates] that exists; the error of [FindLibrary] lists every path tried.
 //     [OpenSession] checks a model's input and output names at load time; [Session.Run]
 //     takes and returns plain Go [Tensor] values, so no runtime value can leak.
 //   - Tokenizer: [CLIPTokenizer] is OpenAI's clip/simple_tokenizer.py (HTML unescape,
 //     whitespace collapse, lower-case, the split regex, byte-to-unicode, BPE with </w>,
 //     49,408 ids, start 49406, end 49407) and [CLIPTokenizer.Tokenize] is
 //     clip.tokenize(text, truncate=True): 77 ids, the end token kept on truncation, zeros
-//     after it.
+//     after it. Like every [Tokenizer], [CLIPTokenizer.Encode] returns the ids with the
+//     special tokens (Tokenize's without the padding).
 //   - Tokenizers for the safety classifiers (Detoxify): [WordPiece] (BERT, from vocab.txt),
 //     [ByteBPE] (RoBERTa and GPT-2, from vocab.json and merges.txt) and [LoadTokenizerJSON]
 //     for Hugging Face tokenizer.json files with WordPiece, byte-level BPE or Unigram
@@ -30,13 +28,14 @@
 //     and WebP into the mode PIL would open them in (16-bit greyscale PNG as 32-bit mode I,
 //     clipped to 0..255 when converted to RGB, as PIL does) and applies [TransformCLIP] (OpenAI and
 //     open_clip), [TransformCLIPHF] (Hugging Face CLIPImageProcessor) or [TransformHPSv2]
-//     (longest side to 224, zero padding), with PIL's antialiased bicubic resampling
-//     reproduced in its own fixed-point arithmetic.
+//     (longest side to 224, zero padding), with PIL's antialiased bicubic resampling.
 //   - Models: [Open] reads a folder in the Hugging Face / Transformers.js layout
 //     (onnx/text_model.onnx, onnx/vision_model.onnx, config.json,
 //     preprocessor_config.json, and bpe_simple_vocab_16e6.txt.gz, merges.txt or
 //     tokenizer.json). [Model.EncodeText] and [Model.EncodeImages] run batches and return
-//     unit-length float32 vectors; [Cosine], [Normalize] and [TopK] work on them.
+//     unit-length embeddings as one flat row-major []float32 of [Model.Dim] floats per
+//     row (the module's matrix convention); [Cosine] and [Normalize] work on one row,
+//     [MostSimilar] ranks the rows of such a matrix against a query.
 //   - Scorers: [CLIPScore] (2.5·max(cos, 0), optional "A photo depicts " prefix),
 //     [PickScore] (logit_scale·cos) and [HPSv2] (cos under the HPSv2 transform).
 //
@@ -48,9 +47,8 @@
 //     applied: it repairs mojibake ("cafÃ©" becomes "café" there, stays as is here) and
 //     folds a few compatibility characters; text without mojibake is unaffected.
 //   - Preprocessed pixels are within 0.5/255 mean and 3/255 max absolute difference of
-//     PIL's per channel on the shared images (most are equal). Go's decoders stand in for
-//     libjpeg-turbo and libwebp; chroma is upsampled with their triangle filter and WebP
-//     uses libwebp's limited-range YUV conversion. Known gaps: animated WebP does not
+//     PIL's per channel on the shared images (most are equal), Go's decoders standing in
+//     for libjpeg-turbo and libwebp. Known gaps: animated WebP does not
 //     decode (golang.org/x/image/webp), and in lossy WebP with alpha a few nearly
 //     transparent pixels differ by up to 17/255 because PIL divides by alpha after
 //     resampling (the mean stays under 0.06/255).
@@ -59,8 +57,14 @@
 //     orientation from JPEG APP1, PNG eXIf and WebP EXIF chunks.
 //   - Images over the pixel limit (DefaultMaxPixels, PIL's decompression-bomb limit) are
 //     refused from their header before decoding.
-//   - A corrupt or missing image gives an error at its index; the rest of the batch
-//     completes. Long calls take a context and stop between batches when it is cancelled.
+//   - A corrupt or missing image gives an error at its index and a zero row; the rest of
+//     the batch completes. [Open] and the encoders take a context first and stop between
+//     steps or batches when it is cancelled; progress goes to Options.Progress as the
+//     module's [Progress] with the stage name "embed" ([ProgressStage]).
+//   - Every options type ([Options], [SessionOptions], [RuntimeOptions], [ScoreOptions],
+//     [WordPieceOptions], [ByteBPEOptions]) is passed by pointer, nil and the zero value
+//     meaning the defaults; a value out of range is an error wrapping [ErrInvalidOptions]
+//     ("embed: invalid options: Field: reason"), never replaced by another value.
 //   - WordPiece and byte-level BPE ids equal the reference tokenizers' (Transformers'
 //     BertTokenizer with do_lower_case, GPT-2's encoder as RobertaTokenizer uses it) on
 //     every 53rd corpus prompt and on edge cases. BERT's newer NFC pre-normalisation is not

@@ -45,7 +45,7 @@ func ExampleLoadCLIPTokenizer() {
 	fmt.Printf("%q\n", text)
 	// Output:
 	// 77 [49406 320 1125 539 320 2368 49407]
-	// [263 12066 281 272 269 273 264]
+	// [49406 263 12066 281 272 269 273 264 49407]
 	// "café 😀 "
 }
 
@@ -80,7 +80,7 @@ func ExamplePreprocessor_Pixels() {
 }
 
 func ExampleOpen() {
-	m, err := embed.Open(tinyModel, embed.Options{})
+	m, err := embed.Open(context.Background(), tinyModel, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,11 +93,13 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(texts[0]), len(imgs[0]), imgs[1] == nil, errs[1] != nil)
-	fmt.Printf("%.3f\n", embed.Cosine(texts[0], texts[0]))
+	// Rows are m.Dim() floats wide, row-major; a failed image has a zero row.
+	d := m.Dim()
+	fmt.Println(d, len(texts), len(imgs), errs[0] == nil, errs[1] != nil)
+	fmt.Printf("%.3f\n", embed.Cosine(texts[:d], texts[:d]))
 	fmt.Printf("%.0f\n", m.LogitScale())
 	// Output:
-	// 12 12 true true
+	// 12 24 24 true true
 	// 1.000
 	// 100
 }
@@ -112,7 +114,7 @@ func ExampleModel_EncodeImages() {
 	if err := os.WriteFile(good, gradient(), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	m, err := embed.Open(tinyModel, embed.Options{ImageOnly: true})
+	m, err := embed.Open(context.Background(), tinyModel, &embed.Options{ImageOnly: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -121,8 +123,9 @@ func ExampleModel_EncodeImages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(embs[0]), errs[0] == nil, embs[1] == nil, errs[1] != nil)
-	// Output: 12 true true true
+	d := m.Dim()
+	fmt.Println(len(embs)/d, errs[0] == nil, errs[1] != nil)
+	// Output: 2 true true
 }
 
 func ExampleCLIPScore() {
@@ -136,12 +139,12 @@ func ExampleCLIPScore() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	m, err := embed.Open(tinyModel, embed.Options{})
+	m, err := embed.Open(context.Background(), tinyModel, &embed.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	cs, _, err := embed.CLIPScore(ctx, m, []string{img}, []string{"a gradient"}, embed.ScoreOptions{Prefix: true})
+	cs, _, err := embed.CLIPScore(ctx, m, []string{img}, []string{"a gradient"}, &embed.ScoreOptions{Prefix: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -151,7 +154,7 @@ func ExampleCLIPScore() {
 	}
 	fmt.Println(cs[0] >= 0 && cs[0] <= 2.5, ps[0] >= -100 && ps[0] <= 100)
 
-	hm, err := embed.Open(tinyModel, embed.Options{Preprocessor: embed.Preprocessor{Transform: embed.TransformHPSv2}})
+	hm, err := embed.Open(context.Background(), tinyModel, &embed.Options{Preprocessor: embed.Preprocessor{Transform: embed.TransformHPSv2}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -166,10 +169,14 @@ func ExampleCLIPScore() {
 	// true
 }
 
-func ExampleTopK() {
+func ExampleMostSimilar() {
 	query := []float32{1, 0}
-	items := [][]float32{{0, 1}, {1, 1}, {3, 0}}
-	for _, m := range embed.TopK(query, items, 2) {
+	items := []float32{0, 1, 1, 1, 3, 0} // three rows of two
+	best, err := embed.MostSimilar(query, items, 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range best {
 		fmt.Printf("%d %.3f\n", m.Index, m.Score)
 	}
 	fmt.Println(embed.Normalize([]float32{3, 4}))
@@ -181,7 +188,7 @@ func ExampleTopK() {
 
 func ExampleOpenSession() {
 	s, err := embed.OpenSession(filepath.Join(tinyModel, "onnx", "vision_model.onnx"),
-		[]string{"pixel_values"}, []string{"image_embeds"}, embed.SessionOptions{IntraOpThreads: 1})
+		[]string{"pixel_values"}, []string{"image_embeds"}, &embed.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -192,7 +199,7 @@ func ExampleOpenSession() {
 	}
 	fmt.Println(out[0].Shape)
 	_, err = embed.OpenSession(filepath.Join(tinyModel, "onnx", "vision_model.onnx"),
-		[]string{"images"}, []string{"image_embeds"}, embed.SessionOptions{})
+		[]string{"images"}, []string{"image_embeds"}, &embed.SessionOptions{})
 	fmt.Println(err != nil)
 	// Output:
 	// [2 12]
@@ -200,7 +207,7 @@ func ExampleOpenSession() {
 }
 
 func ExampleFindLibrary() {
-	if err := embed.InitRuntime(embed.RuntimeOptions{}); err != nil {
+	if err := embed.InitRuntime(&embed.RuntimeOptions{}); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(embed.RuntimeVersion() != "", embed.RuntimeLibrary() != "", len(embed.LibraryCandidates()) > 0)

@@ -95,10 +95,19 @@ func sizeValue(raw json.RawMessage) (int, error) {
 	return m["height"], nil
 }
 
-// folderPreprocessor reads preprocessor_config.json (when present) into a Preprocessor.
+// folderPreprocessor fills the zero fields of base from preprocessor_config.json (when
+// present) and resolves the result.
 func folderPreprocessor(dir string, base Preprocessor) (Preprocessor, error) {
-	var pc preprocessorConfig
 	path := filepath.Join(dir, preprocessorFile)
+	p, err := readPreprocessor(path, base)
+	if err != nil {
+		return p, err
+	}
+	return p.resolve()
+}
+
+func readPreprocessor(path string, base Preprocessor) (Preprocessor, error) {
+	var pc preprocessorConfig
 	ok, err := readJSON(path, &pc)
 	if err != nil || !ok {
 		return base, err
@@ -136,15 +145,10 @@ func folderPreprocessor(dir string, base Preprocessor) (Preprocessor, error) {
 	return base, nil
 }
 
-// LoadFolderTokenizer loads the CLIP tokenizer of a model folder without loading its
-// models: open_clip's bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of
-// tokenizer.json, in that order.
-func LoadFolderTokenizer(dir string) (*CLIPTokenizer, error) {
-	return folderTokenizer(dir)
-}
-
-// folderTokenizer finds the CLIP BPE vocabulary of a model folder.
-func folderTokenizer(dir string) (*CLIPTokenizer, error) {
+// LoadCLIPTokenizerFromFolder loads the CLIP tokenizer of a model folder without loading
+// its models: from open_clip's bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of
+// tokenizer.json, the first found in that order.
+func LoadCLIPTokenizerFromFolder(dir string) (*CLIPTokenizer, error) {
 	for _, name := range []string{openCLIPVocab, "merges.txt"} {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err == nil {

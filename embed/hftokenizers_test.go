@@ -64,9 +64,9 @@ func corpusPrompts(t *testing.T, want map[string]bool) map[string]string {
 func TestWordPieceAndByteBPEMatchReference(t *testing.T) {
 	g := loadHFGolden(t)
 	dir := shareddata.Path(t, "tokenizers")
-	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), WordPieceOptions{})
+	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), &WordPieceOptions{})
 	require.NoError(t, err)
-	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), ByteBPEOptions{})
+	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), &ByteBPEOptions{})
 	require.NoError(t, err)
 	for _, e := range g.Edge {
 		assert.Equal(t, e.Bert, bert.Encode(e.Text), "bert %q", e.Text)

@@ -10,31 +10,9 @@ import (
 	"slices"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/imagegem/imagegem-go/internal/progress"
 )
-
-// DefaultBatchSize is how many texts or images go through a tower per run.
-const DefaultBatchSize = 32
-
-// Options configures [Open]. The zero value reads everything from the folder and runs on
-// the CPU.
-type Options struct {
-	Session SessionOptions
-	// Vocabulary overrides the folder's tokenizer files with a CLIP BPE merges file
-	// (bpe_simple_vocab_16e6.txt.gz or merges.txt).
-	Vocabulary string
-	// Preprocessor overrides the image transform; fields left zero are read from
-	// preprocessor_config.json, then fall back to OpenAI CLIP's.
-	Preprocessor Preprocessor
-	// BatchSize is the number of items per run; 0 means DefaultBatchSize.
-	BatchSize int
-	// LogitScale is the (already exponentiated) PickScore temperature; 0 means
-	// exp(config.json logit_scale), else exp(logit_scale_init_value), else exp(2.6592).
-	LogitScale float64
-	// Progress, when set, is called after each batch with the items done and the total.
-	Progress func(done, total int)
-	// TextOnly and ImageOnly skip loading the other tower.
-	TextOnly, ImageOnly bool
-}
 
 // Model is a CLIP text and image encoder pair loaded from a model folder. It is safe for
 // concurrent use.
@@ -47,24 +25,28 @@ type Model struct {
 	tok        *CLIPTokenizer
 	pre        Preprocessor
 	ctxLen     int
+	dim        int // embedding width
 	batch      int
 	logitScale float64
-	progress   func(done, total int)
+	progress   progress.Func
 }
 
 // Open loads a model folder: onnx/text_model.onnx (input_ids [, attention_mask] ->
 // text_embeds) and onnx/vision_model.onnx (pixel_values -> image_embeds), or, when
 // neither exists, a combined model.onnx (input_ids, pixel_values [, attention_mask] ->
 // text_embeds, image_embeds) at the top or under onnx/; config.json,
-// preprocessor_config.json, and the tokenizer (see [Options.Vocabulary]).
-func Open(dir string, opts Options) (*Model, error) {
-	if opts.TextOnly && opts.ImageOnly {
-		return nil, errors.New("embed: TextOnly and ImageOnly both set")
+// preprocessor_config.json, and the tokenizer (see [Options.Vocabulary]). A nil opts means
+// the defaults; an option out of range is an error wrapping [ErrInvalidOptions]. Loading a
+// tower can take seconds; ctx is checked between the steps.
+func Open(ctx context.Context, dir string, opts *Options) (*Model, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
-	m := &Model{dir: dir, ctxLen: ContextLength, batch: opts.BatchSize, progress: opts.Progress}
-	if m.batch <= 0 {
-		m.batch = DefaultBatchSize
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	m := &Model{dir: dir, ctxLen: ContextLength, batch: o.BatchSize, progress: o.Progress}
 	var cfg modelConfig
 	if _, err := readJSON(filepath.Join(dir, configFile), &cfg); err != nil {
 		return nil, err
@@ -73,8 +55,8 @@ func Open(dir string, opts Options) (*Model, error) {
 		m.ctxLen = n
 	}
 	switch {
-	case opts.LogitScale > 0:
-		m.logitScale = opts.LogitScale
+	case o.LogitScale > 0:
+		m.logitScale = o.LogitScale
 	case cfg.LogitScale != nil:
 		m.logitScale = math.Exp(*cfg.LogitScale)
 	case cfg.LogitScaleInitValue != nil:
@@ -82,53 +64,85 @@ func Open(dir string, opts Options) (*Model, error) {
 	default:
 		m.logitScale = math.Exp(defaultLogitScale)
 	}
-	var err error
 	if combined := combinedModel(dir); combined != "" {
-		if m.tok, err = m.loadTokenizer(opts); err != nil {
+		if m.tok, err = m.loadTokenizer(o); err != nil {
 			return nil, err
 		}
-		if m.pre, err = folderPreprocessor(dir, opts.Preprocessor); err != nil {
+		if m.pre, err = folderPreprocessor(dir, o.Preprocessor); err != nil {
 			return nil, err
 		}
-		m.pre = m.pre.withDefaults()
-		if err := m.openCombined(combined, opts.Session); err != nil {
+		if err := m.openCombined(combined, &o.Session); err != nil {
+			return nil, err
+		}
+		if err := m.setDim(cfg); err != nil {
+			m.Close()
 			return nil, err
 		}
 		return m, nil
 	}
-	if !opts.ImageOnly {
-		if opts.Vocabulary != "" {
-			m.tok, err = LoadCLIPTokenizer(opts.Vocabulary)
-		} else {
-			m.tok, err = folderTokenizer(dir)
-		}
-		if err != nil {
+	if !o.ImageOnly {
+		if m.tok, err = m.loadTokenizer(o); err != nil {
 			return nil, err
 		}
-		if err := m.openText(opts.Session); err != nil {
+		if err := m.openText(&o.Session); err != nil {
 			return nil, err
 		}
 	}
-	if !opts.TextOnly {
-		if m.pre, err = folderPreprocessor(dir, opts.Preprocessor); err != nil {
+	if err := ctx.Err(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if !o.TextOnly {
+		if m.pre, err = folderPreprocessor(dir, o.Preprocessor); err != nil {
 			m.Close()
 			return nil, err
 		}
-		m.pre = m.pre.withDefaults()
 		if m.vision, err = OpenSession(filepath.Join(dir, visionModelFile),
-			[]string{pixelValues}, []string{imageEmbedsOut}, opts.Session); err != nil {
+			[]string{pixelValues}, []string{imageEmbedsOut}, &o.Session); err != nil {
 			m.Close()
 			return nil, err
 		}
+	}
+	if err := m.setDim(cfg); err != nil {
+		m.Close()
+		return nil, err
 	}
 	return m, nil
 }
 
-func (m *Model) loadTokenizer(opts Options) (*CLIPTokenizer, error) {
-	if opts.Vocabulary != "" {
-		return LoadCLIPTokenizer(opts.Vocabulary)
+// setDim finds the embedding width: the towers' declared output width, else config.json
+// projection_dim. Two towers must agree.
+func (m *Model) setDim(cfg modelConfig) error {
+	for _, t := range []struct {
+		s    *Session
+		name string
+	}{{m.text, textEmbedsOut}, {m.vision, imageEmbedsOut}} {
+		if t.s == nil {
+			continue
+		}
+		d := t.s.outputWidth(t.name)
+		if d <= 0 {
+			continue
+		}
+		if m.dim > 0 && m.dim != d {
+			return fmt.Errorf("embed: model folder %s: text embeddings have %d dimensions, image embeddings %d", m.dir, m.dim, d)
+		}
+		m.dim = d
 	}
-	return folderTokenizer(m.dir)
+	if m.dim == 0 {
+		m.dim = cfg.ProjectionDim
+	}
+	if m.dim <= 0 {
+		return fmt.Errorf("embed: model folder %s: the embedding width is neither in the model's outputs nor in %s projection_dim", m.dir, configFile)
+	}
+	return nil
+}
+
+func (m *Model) loadTokenizer(o Options) (*CLIPTokenizer, error) {
+	if o.Vocabulary != "" {
+		return LoadCLIPTokenizer(o.Vocabulary)
+	}
+	return LoadCLIPTokenizerFromFolder(m.dir)
 }
 
 // combinedModel returns the path of a combined model.onnx when the folder has no
@@ -150,8 +164,8 @@ func combinedModel(dir string) string {
 
 // openCombined opens a whole-CLIP export: (input_ids, pixel_values[, attention_mask]) ->
 // (text_embeds, image_embeds). Each call feeds a one-item dummy for the other tower.
-func (m *Model) openCombined(path string, so SessionOptions) error {
-	if err := InitRuntime(RuntimeOptions{}); err != nil {
+func (m *Model) openCombined(path string, so *SessionOptions) error {
+	if err := InitRuntime(nil); err != nil {
 		return err
 	}
 	ins, _, err := ort.GetInputOutputInfo(path)
@@ -178,12 +192,12 @@ func (m *Model) dummyIDs() []Tensor {
 	return []Tensor{{Shape: []int64{1, int64(m.ctxLen)}, Int64: ids}}
 }
 
-func (m *Model) openText(so SessionOptions) error {
+func (m *Model) openText(so *SessionOptions) error {
 	path := filepath.Join(m.dir, textModelFile)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("embed: model folder %s: %w", m.dir, err)
 	}
-	if err := InitRuntime(RuntimeOptions{}); err != nil {
+	if err := InitRuntime(nil); err != nil {
 		return err
 	}
 	ins, _, err := ort.GetInputOutputInfo(path)
@@ -213,16 +227,23 @@ func (m *Model) Tokenizer() *CLIPTokenizer { return m.tok }
 // Preprocessor returns the image transform in use.
 func (m *Model) Preprocessor() Preprocessor { return m.pre }
 
+// Dim returns the embedding width: the row width of the encoders' results.
+func (m *Model) Dim() int { return m.dim }
+
 // LogitScale returns the exponentiated temperature PickScore multiplies cosines by.
 func (m *Model) LogitScale() float64 { return m.logitScale }
 
-// EncodeText returns one unit-length embedding per text, in order.
-func (m *Model) EncodeText(ctx context.Context, texts []string) ([][]float32, error) {
+// EncodeText embeds texts and returns one unit-length row of [Model.Dim] floats per text,
+// row-major, in order. Cancelling ctx stops it between batches.
+func (m *Model) EncodeText(ctx context.Context, texts []string) ([]float32, error) {
 	if m.text == nil {
 		return nil, errors.New("embed: model opened without its text tower")
 	}
-	out := make([][]float32, 0, len(texts))
+	out := make([]float32, 0, len(texts)*m.dim)
 	for start := 0; start < len(texts); start += m.batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		end := min(start+m.batch, len(texts))
 		n := end - start
 		ids := make([]int64, n*m.ctxLen)
@@ -251,22 +272,22 @@ func (m *Model) EncodeText(ctx context.Context, texts []string) ([][]float32, er
 		if err != nil {
 			return nil, err
 		}
-		rows, err := unitRows(res[0], n, m.text.Path(), textEmbedsOut)
+		rows, err := m.unitRows(res[0], n, m.text.Path(), textEmbedsOut)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rows...)
-		if m.progress != nil {
-			m.progress(end, len(texts))
-		}
+		m.progress.Report(Progress{Stage: ProgressStage, Done: end, Total: len(texts)})
 	}
 	return out, nil
 }
 
-// EncodeImages embeds the image files at paths. An image that cannot be read or decoded
-// gets a nil embedding and an error at its index in errs while the rest complete; err is
-// for failures of the whole call (cancellation, the runtime).
-func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs [][]float32, errs []error, err error) {
+// EncodeImages embeds the image files at paths and returns one unit-length row of
+// [Model.Dim] floats per path, row-major, in order. An image that cannot be read or
+// decoded gets a zero row and an error at its index in errs while the rest complete; err
+// is for failures of the whole call (cancellation, the runtime). Cancelling ctx stops it
+// between batches.
+func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs []float32, errs []error, err error) {
 	return m.encodeImages(ctx, len(paths), func(i int, dst []float32) error {
 		data, err := os.ReadFile(paths[i])
 		if err != nil {
@@ -280,7 +301,7 @@ func (m *Model) EncodeImages(ctx context.Context, paths []string) (embs [][]floa
 }
 
 // EncodeImageData is EncodeImages over encoded images in memory; errors name the index.
-func (m *Model) EncodeImageData(ctx context.Context, images [][]byte) (embs [][]float32, errs []error, err error) {
+func (m *Model) EncodeImageData(ctx context.Context, images [][]byte) (embs []float32, errs []error, err error) {
 	return m.encodeImages(ctx, len(images), func(i int, dst []float32) error {
 		if err := m.pre.pixels(dst, images[i]); err != nil {
 			return fmt.Errorf("embed: image %d: %w", i, err)
@@ -289,11 +310,11 @@ func (m *Model) EncodeImageData(ctx context.Context, images [][]byte) (embs [][]
 	})
 }
 
-func (m *Model) encodeImages(ctx context.Context, total int, load func(i int, dst []float32) error) ([][]float32, []error, error) {
+func (m *Model) encodeImages(ctx context.Context, total int, load func(i int, dst []float32) error) ([]float32, []error, error) {
 	if m.vision == nil {
 		return nil, nil, errors.New("embed: model opened without its image tower")
 	}
-	embs := make([][]float32, total)
+	embs := make([]float32, total*m.dim)
 	errs := make([]error, total)
 	per := m.pre.TensorLen()
 	buf := make([]float32, m.batch*per)
@@ -326,30 +347,28 @@ func (m *Model) encodeImages(ctx context.Context, total int, load func(i int, ds
 			if err != nil {
 				return nil, nil, err
 			}
-			rows, err := unitRows(res[out], len(ok), m.vision.Path(), imageEmbedsOut)
+			rows, err := m.unitRows(res[out], len(ok), m.vision.Path(), imageEmbedsOut)
 			if err != nil {
 				return nil, nil, err
 			}
 			for j, i := range ok {
-				embs[i] = rows[j]
+				copy(embs[i*m.dim:(i+1)*m.dim], rows[j*m.dim:(j+1)*m.dim])
 			}
 		}
-		if m.progress != nil {
-			m.progress(end, total)
-		}
+		m.progress.Report(Progress{Stage: ProgressStage, Done: end, Total: total})
 	}
 	return embs, errs, nil
 }
 
-// unitRows splits an [n, d] output into n unit-length rows.
-func unitRows(t Tensor, n int, path, name string) ([][]float32, error) {
-	if len(t.Shape) != 2 || t.Shape[0] != int64(n) || t.Float32 == nil {
-		return nil, fmt.Errorf("embed: model %s: output %s has shape %v, want [%d, dim] float32", path, name, t.Shape, n)
+// unitRows checks that an output is [n, Dim] float32 and returns its rows scaled to unit
+// length, row-major.
+func (m *Model) unitRows(t Tensor, n int, path, name string) ([]float32, error) {
+	if len(t.Shape) != 2 || t.Shape[0] != int64(n) || t.Shape[1] != int64(m.dim) || t.Float32 == nil {
+		return nil, fmt.Errorf("embed: model %s: output %s has shape %v, want [%d, %d] float32", path, name, t.Shape, n, m.dim)
 	}
-	d := int(t.Shape[1])
-	rows := make([][]float32, n)
-	for i := range rows {
-		rows[i] = Normalize(slices.Clone(t.Float32[i*d : (i+1)*d]))
+	rows := slices.Clone(t.Float32[:n*m.dim])
+	for i := range n {
+		Normalize(rows[i*m.dim : (i+1)*m.dim])
 	}
 	return rows, nil
 }

@@ -47,10 +47,10 @@ var runtimeOnce sync.Once
 func requireRuntime(t testing.TB) {
 	t.Helper()
 	var err error
-	runtimeOnce.Do(func() { err = InitRuntime(RuntimeOptions{}) })
+	runtimeOnce.Do(func() { err = InitRuntime(&RuntimeOptions{}) })
 	if err == nil {
 		if RuntimeVersion() == "" {
-			err = InitRuntime(RuntimeOptions{})
+			err = InitRuntime(&RuntimeOptions{})
 		}
 	}
 	if err != nil {
@@ -61,35 +61,39 @@ func requireRuntime(t testing.TB) {
 	}
 }
 
-func openTiny(t *testing.T, opts Options) *Model {
+func openTiny(t *testing.T, opts *Options) *Model {
 	t.Helper()
 	requireRuntime(t)
 	opts.Vocabulary = shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
-	m, err := Open(tinyDir, opts)
+	m, err := Open(context.Background(), tinyDir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, m.Close()) })
 	return m
 }
 
-func assertRowsNear(t *testing.T, want [][]float64, got [][]float32, what string) {
+// assertRowsNear compares row-major embeddings got with the rows of want.
+func assertRowsNear(t *testing.T, want [][]float64, got []float32, what string) {
 	t.Helper()
-	require.Len(t, got, len(want))
+	require.NotEmpty(t, want)
+	d := len(want[0])
+	require.Len(t, got, len(want)*d)
 	for i := range want {
-		require.Len(t, got[i], len(want[i]), "%s %d", what, i)
+		require.Len(t, want[i], d, "%s %d", what, i)
 		for j := range want[i] {
-			assert.InDelta(t, want[i][j], float64(got[i][j]), embedTolerance, "%s %d component %d", what, i, j)
+			assert.InDelta(t, want[i][j], float64(got[i*d+j]), embedTolerance, "%s %d component %d", what, i, j)
 		}
 	}
 }
 
 func TestEncodeTextMatchesTorch(t *testing.T) {
 	g := loadTinyGolden(t)
-	var calls [][2]int
-	m := openTiny(t, Options{BatchSize: 2, Progress: func(d, n int) { calls = append(calls, [2]int{d, n}) }})
+	var calls []Progress
+	m := openTiny(t, &Options{BatchSize: 2, Progress: func(p Progress) { calls = append(calls, p) }})
+	assert.Equal(t, 12, m.Dim())
 	got, err := m.EncodeText(context.Background(), g.Prompts)
 	require.NoError(t, err)
 	assertRowsNear(t, g.TextEmbeds, got, "prompt")
-	assert.Equal(t, [][2]int{{2, 5}, {4, 5}, {5, 5}}, calls)
+	assert.Equal(t, []Progress{{Stage: "embed", Done: 2, Total: 5}, {Stage: "embed", Done: 4, Total: 5}, {Stage: "embed", Done: 5, Total: 5}}, calls)
 	t.Logf("runtime %s from %s", RuntimeVersion(), RuntimeLibrary())
 }
 
@@ -104,7 +108,7 @@ func TestEncodeImagesMatchesTorch(t *testing.T) {
 		want [][]float64
 	}{{TransformCLIP, g.ImageCLIP}, {TransformHPSv2, g.ImageHPSv2}} {
 		t.Run(tc.tr.String(), func(t *testing.T) {
-			m := openTiny(t, Options{BatchSize: 3, Preprocessor: Preprocessor{Transform: tc.tr}})
+			m := openTiny(t, &Options{BatchSize: 3, Preprocessor: Preprocessor{Transform: tc.tr}})
 			got, errs, err := m.EncodeImages(context.Background(), paths)
 			require.NoError(t, err)
 			for i, e := range errs {
@@ -120,11 +124,14 @@ func TestEncodeImagesPerItemErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "corrupt.png")
 	require.NoError(t, os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\ngarbage"), 0o644))
 	paths := []string{shareddata.Path(t, "images", g.Images[0]), bad, filepath.Join(t.TempDir(), "missing.jpg")}
-	m := openTiny(t, Options{})
+	m := openTiny(t, &Options{})
 	got, errs, err := m.EncodeImages(context.Background(), paths)
 	require.NoError(t, err)
-	assertRowsNear(t, g.ImageCLIP[:1], got[:1], "image")
-	assert.Nil(t, got[1])
+	d := m.Dim()
+	require.Len(t, got, 3*d)
+	assertRowsNear(t, g.ImageCLIP[:1], got[:d], "image")
+	assert.NoError(t, errs[0])
+	assert.Equal(t, make([]float32, 2*d), got[d:])
 	assert.ErrorContains(t, errs[1], "corrupt.png")
 	assert.ErrorContains(t, errs[2], "missing.jpg")
 
@@ -137,12 +144,12 @@ func TestEncodeImagesPerItemErrors(t *testing.T) {
 func TestScorers(t *testing.T) {
 	g := loadTinyGolden(t)
 	img := shareddata.Path(t, "images", g.Images[0])
-	m := openTiny(t, Options{})
+	m := openTiny(t, &Options{})
 	cos := 0.0
 	for j := range g.ImageCLIP[0] {
 		cos += g.ImageCLIP[0][j] * g.TextEmbeds[0][j]
 	}
-	cs, errs, err := CLIPScore(context.Background(), m, []string{img}, g.Prompts[:1], ScoreOptions{})
+	cs, errs, err := CLIPScore(context.Background(), m, []string{img}, g.Prompts[:1], &ScoreOptions{})
 	require.NoError(t, err)
 	require.NoError(t, errs[0])
 	assert.InDelta(t, 2.5*math.Max(cos, 0), cs[0], 1e-4)
@@ -151,10 +158,10 @@ func TestScorers(t *testing.T) {
 	assert.InDelta(t, 100*cos, ps[0], 1e-2) // config.json: logit_scale_init_value = ln 100
 	_, _, err = HPSv2(context.Background(), m, []string{img}, g.Prompts[:1])
 	assert.Error(t, err)
-	_, _, err = CLIPScore(context.Background(), m, []string{img}, nil, ScoreOptions{Prefix: true})
+	_, _, err = CLIPScore(context.Background(), m, []string{img}, nil, &ScoreOptions{Prefix: true})
 	assert.Error(t, err)
 
-	hm := openTiny(t, Options{Preprocessor: Preprocessor{Transform: TransformHPSv2}})
+	hm := openTiny(t, &Options{Preprocessor: Preprocessor{Transform: TransformHPSv2}})
 	hs, _, err := HPSv2(context.Background(), hm, []string{img}, g.Prompts[:1])
 	require.NoError(t, err)
 	hcos := 0.0
@@ -166,13 +173,13 @@ func TestScorers(t *testing.T) {
 
 func TestOpenChecksNames(t *testing.T) {
 	requireRuntime(t)
-	_, err := OpenSession(filepath.Join(tinyDir, "onnx", "text_model.onnx"), []string{"ids"}, []string{"text_embeds"}, SessionOptions{})
+	_, err := OpenSession(filepath.Join(tinyDir, "onnx", "text_model.onnx"), []string{"ids"}, []string{"text_embeds"}, &SessionOptions{})
 	assert.ErrorContains(t, err, "inputs are [input_ids], want [ids]")
-	_, err = OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"embeds"}, SessionOptions{})
+	_, err = OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"embeds"}, &SessionOptions{})
 	assert.ErrorContains(t, err, "outputs are [image_embeds], want [embeds]")
-	_, err = Open(t.TempDir(), Options{})
+	_, err = Open(context.Background(), t.TempDir(), nil)
 	assert.Error(t, err)
-	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, &SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
 	require.NoError(t, err)
 	_, err = s.Run(context.Background(), Tensor{Shape: []int64{1, 3, 2, 2}, Float32: make([]float32, 12)})
 	assert.ErrorContains(t, err, "input pixel_values: shape")
@@ -194,15 +201,28 @@ func TestLibraryCandidatesNameEveryPath(t *testing.T) {
 	assert.Contains(t, c, filepath.Join(shareddata.ModuleRoot(t), "third_party", "onnxruntime", "linux-x64", "libonnxruntime.so.1"))
 }
 
-func TestTopK(t *testing.T) {
+func TestMostSimilar(t *testing.T) {
 	q := []float32{1, 0}
-	c := [][]float32{{0, 1}, {1, 1}, {2, 0}, {-1, 0}}
-	got := TopK(q, c, 2)
+	c := []float32{0, 1, 1, 1, 2, 0, -1, 0}
+	got, err := MostSimilar(q, c, 2)
+	require.NoError(t, err)
 	require.Len(t, got, 2)
 	assert.Equal(t, 2, got[0].Index)
 	assert.InDelta(t, 1, got[0].Score, 1e-12)
 	assert.Equal(t, 1, got[1].Index)
 	assert.InDelta(t, math.Sqrt(0.5), got[1].Score, 1e-12)
+	all, err := MostSimilar(q, c, 10)
+	require.NoError(t, err)
+	assert.Len(t, all, 4)
+	none, err := MostSimilar(q, c, 0)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	_, err = MostSimilar(q, c[:3], 1)
+	assert.ErrorContains(t, err, "3 candidate floats are not a whole number of rows of 2")
+	_, err = MostSimilar(nil, c, 1)
+	assert.Error(t, err)
+	_, err = MostSimilar(q, c, -1)
+	assert.Error(t, err)
 	assert.Zero(t, Cosine(q, []float32{0, 0}))
 	assert.Zero(t, Cosine(q, []float32{1}))
 	assert.Equal(t, []float32{0.6, 0.8}, Normalize([]float32{3, 4}))
@@ -215,7 +235,7 @@ func TestCombinedModelMatchesTorch(t *testing.T) {
 	require.NoError(t, err)
 	var g tinyGolden
 	require.NoError(t, json.Unmarshal(raw, &g))
-	m, err := Open(dir, Options{Vocabulary: filepath.Join(tinyDir, "bpe_simple_vocab_16e6.txt.gz"), BatchSize: 3})
+	m, err := Open(context.Background(), dir, &Options{Vocabulary: filepath.Join(tinyDir, "bpe_simple_vocab_16e6.txt.gz"), BatchSize: 3})
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, m.Close()) }()
 	got, err := m.EncodeText(context.Background(), g.Prompts)
@@ -235,7 +255,7 @@ func TestCombinedModelMatchesTorch(t *testing.T) {
 
 func TestCUDAOptionFailsCleanlyWithoutGPU(t *testing.T) {
 	requireRuntime(t)
-	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, SessionOptions{CUDA: true})
+	s, err := OpenSession(filepath.Join(tinyDir, "onnx", "vision_model.onnx"), []string{"pixel_values"}, []string{"image_embeds"}, &SessionOptions{CUDA: true})
 	if err != nil {
 		assert.ErrorContains(t, err, "cuda provider")
 		return

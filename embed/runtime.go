@@ -45,6 +45,15 @@ type RuntimeOptions struct {
 	Library string
 }
 
+// resolve returns a copy of o; nil means the zero value. Every value of Library is
+// accepted here: InitRuntime checks that the file exists.
+func (o *RuntimeOptions) resolve() RuntimeOptions {
+	if o == nil {
+		return RuntimeOptions{}
+	}
+	return *o
+}
+
 var runtimeState struct {
 	sync.Mutex
 	ready   bool
@@ -117,10 +126,12 @@ func FindLibrary() (string, error) {
 // Later calls return nil without reloading; a call naming a different library than the
 // one already loaded is an error. Sessions call it themselves, so users need it only to
 // choose the library or to fail early.
-func InitRuntime(opts RuntimeOptions) error {
+// A nil opts discovers the library.
+func InitRuntime(opts *RuntimeOptions) error {
+	o := opts.resolve()
 	runtimeState.Lock()
 	defer runtimeState.Unlock()
-	lib := opts.Library
+	lib := o.Library
 	if runtimeState.ready {
 		if lib != "" && lib != runtimeState.library {
 			return fmt.Errorf("embed: onnx runtime already initialised from %s, cannot switch to %s",

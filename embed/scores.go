@@ -15,16 +15,24 @@ const (
 	CLIPScorePrefix = "A photo depicts "
 )
 
-// ScoreOptions configures the scorers.
+// ScoreOptions configures [CLIPScore]. Nil and the zero value score the captions as given.
 type ScoreOptions struct {
-	// Prefix prepends CLIPScorePrefix to each caption (CLIPScore only).
+	// Prefix prepends CLIPScorePrefix to each caption.
 	Prefix bool
+}
+
+// resolve returns a copy of o; nil means the zero value, and every value is valid.
+func (o *ScoreOptions) resolve() ScoreOptions {
+	if o == nil {
+		return ScoreOptions{}
+	}
+	return *o
 }
 
 // CLIPScore returns 2.5·max(cos(image, caption), 0) for each pair images[i], captions[i]
 // (CLIPScore, Hessel et al. 2021). Unreadable images get NaN and an error at their index.
-func CLIPScore(ctx context.Context, m *Model, images, captions []string, opts ScoreOptions) ([]float64, []error, error) {
-	if opts.Prefix {
+func CLIPScore(ctx context.Context, m *Model, images, captions []string, opts *ScoreOptions) ([]float64, []error, error) {
+	if opts.resolve().Prefix {
 		pre := make([]string, len(captions))
 		for i, c := range captions {
 			pre[i] = CLIPScorePrefix + c
@@ -65,13 +73,14 @@ func pairScores(ctx context.Context, m *Model, images, texts []string, f func(fl
 	if err != nil {
 		return nil, nil, err
 	}
+	d := m.Dim()
 	out := make([]float64, len(images))
 	for i := range out {
-		if ie[i] == nil {
+		if errs[i] != nil {
 			out[i] = math.NaN()
 			continue
 		}
-		out[i] = f(Cosine(ie[i], te[i]))
+		out[i] = f(Cosine(ie[i*d:(i+1)*d], te[i*d:(i+1)*d]))
 	}
 	return out, errs, nil
 }

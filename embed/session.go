@@ -24,6 +24,25 @@ type SessionOptions struct {
 	CUDADevice int
 }
 
+// resolve validates o; nil means the zero value. Errors wrap ErrInvalidOptions.
+func (o *SessionOptions) resolve() (SessionOptions, error) {
+	var r SessionOptions
+	if o != nil {
+		r = *o
+	}
+	switch {
+	case r.IntraOpThreads < 0:
+		return r, invalid("Session.IntraOpThreads", "%d is negative", r.IntraOpThreads)
+	case r.InterOpThreads < 0:
+		return r, invalid("Session.InterOpThreads", "%d is negative", r.InterOpThreads)
+	case r.CUDADevice < 0:
+		return r, invalid("Session.CUDADevice", "%d is negative", r.CUDADevice)
+	case r.CUDADevice != 0 && !r.CUDA:
+		return r, invalid("Session.CUDADevice", "%d is set without CUDA", r.CUDADevice)
+	}
+	return r, nil
+}
+
 // Tensor is a dense row-major tensor passed to or returned by [Session.Run]. Exactly one of
 // Float32 and Int64 holds the data. Tensors are plain Go values: the ONNX Runtime values
 // behind them are created and destroyed inside Run, so nothing can leak.
@@ -53,14 +72,19 @@ type Session struct {
 // OpenSession loads the model at path, checks that it declares exactly the given input
 // names and at least the given output names, and prepares a session that computes those
 // outputs. It initialises the runtime with default [RuntimeOptions] if that was not done.
-func OpenSession(path string, inputs, outputs []string, opts SessionOptions) (*Session, error) {
-	if err := InitRuntime(RuntimeOptions{}); err != nil {
+// A nil opts runs on the CPU with ONNX Runtime's default thread counts.
+func OpenSession(path string, inputs, outputs []string, opts *SessionOptions) (*Session, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if err := InitRuntime(nil); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("embed: model %s: %w", path, err)
 	}
-	so, err := newSessionOptions(opts)
+	so, err := newSessionOptions(o)
 	if err != nil {
 		return nil, fmt.Errorf("embed: model %s: %w", path, err)
 	}
@@ -148,6 +172,17 @@ func checkNames(path, kind string, have []ort.InputOutputInfo, want []string, ex
 	}
 	return fmt.Errorf("embed: model %s: %ss are [%s], want [%s]", path, kind,
 		strings.Join(names, " "), strings.Join(want, " "))
+}
+
+// outputWidth returns the declared last dimension of a two-dimensional output, or 0 when
+// it is dynamic or the output is not two-dimensional.
+func (s *Session) outputWidth(name string) int {
+	for _, o := range s.outputs {
+		if o.Name == name && len(o.Dimensions) == 2 && o.Dimensions[1] > 0 {
+			return int(o.Dimensions[1])
+		}
+	}
+	return 0
 }
 
 // Path returns the model file the session was opened from.

@@ -7,11 +7,18 @@ import (
 	"strings"
 )
 
-// Tokenizer turns a text into model input ids, special tokens included. [WordPiece],
-// [ByteBPE] and [Unigram] implement it.
+// Tokenizer turns a text into model input ids, special tokens included, truncated to the
+// model's positions. [CLIPTokenizer], [WordPiece], [ByteBPE] and [Unigram] implement it.
 type Tokenizer interface {
 	Encode(text string) []int64
 }
+
+var (
+	_ Tokenizer = (*CLIPTokenizer)(nil)
+	_ Tokenizer = (*WordPiece)(nil)
+	_ Tokenizer = (*ByteBPE)(nil)
+	_ Tokenizer = (*Unigram)(nil)
+)
 
 // tokenizerJSON is the part of a Hugging Face tokenizer.json that is read.
 type tokenizerJSON struct {
@@ -54,8 +61,11 @@ type tokenizerJSON struct {
 // normaliser and pre-tokeniser), a BPE model with the ByteLevel pre-tokeniser (GPT-2,
 // RoBERTa) or a Unigram model with the Metaspace pre-tokeniser (XLM-R, sentencepiece).
 // maxLength truncates encodings, special tokens included; 0 means the file's truncation
-// setting, else DefaultMaxLength.
+// setting, else DefaultMaxLength; negative or 1 is an error wrapping [ErrInvalidOptions].
 func LoadTokenizerJSON(path string, maxLength int) (Tokenizer, error) {
+	if maxLength != 0 && maxLength < 2 {
+		return nil, invalid("maxLength", "%d is below 2 (the two special tokens)", maxLength)
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("embed: tokenizer: %w", err)
@@ -64,11 +74,16 @@ func LoadTokenizerJSON(path string, maxLength int) (Tokenizer, error) {
 	if err := json.Unmarshal(raw, &tj); err != nil {
 		return nil, fmt.Errorf("embed: tokenizer %s: %w", path, err)
 	}
-	if maxLength <= 0 && tj.Truncation != nil {
-		maxLength = tj.Truncation.MaxLength
-	}
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("embed: tokenizer %s: field %s: %s", path, field, fmt.Sprintf(format, args...))
+	}
+	if maxLength == 0 && tj.Truncation != nil {
+		if maxLength = tj.Truncation.MaxLength; maxLength < 2 {
+			return nil, bad("truncation.max_length", "%d is below 2", maxLength)
+		}
+	}
+	if maxLength == 0 {
+		maxLength = DefaultMaxLength
 	}
 	cls, sep, err := tj.specials()
 	if err != nil {
@@ -138,11 +153,15 @@ func LoadTokenizerJSON(path string, maxLength int) (Tokenizer, error) {
 				return nil, bad(fmt.Sprintf("model.merges[%d]", i), "want \"a b\" or [a, b]")
 			}
 		}
-		opts := ByteBPEOptions{MaxLength: maxLength, BOS: cls, EOS: sep}
+		opts := &ByteBPEOptions{MaxLength: maxLength, BOS: cls, EOS: sep}
 		if p := tj.PreTokenizer.AddPrefixSpace; p != nil {
 			opts.AddPrefixSpace = *p
 		}
-		t, err := newByteBPE(vocab, merges, opts)
+		o, err := opts.resolve()
+		if err != nil {
+			return nil, err
+		}
+		t, err := newByteBPE(vocab, merges, o)
 		if err != nil {
 			return nil, bad("model", "%v", err)
 		}

@@ -119,9 +119,9 @@ func TestTokenizerJSONErrors(t *testing.T) {
 
 func FuzzTokenizers(f *testing.F) {
 	dir := shareddata.Path(f, "tokenizers")
-	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), WordPieceOptions{MaxLength: 16})
+	bert, err := LoadWordPiece(filepath.Join(dir, "bert-base-uncased", "vocab.txt"), &WordPieceOptions{MaxLength: 16})
 	require.NoError(f, err)
-	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), ByteBPEOptions{MaxLength: 16})
+	rob, err := LoadByteBPE(filepath.Join(dir, "roberta-base", "vocab.json"), filepath.Join(dir, "roberta-base", "merges.txt"), &ByteBPEOptions{MaxLength: 16})
 	require.NoError(f, err)
 	for _, s := range []string{"Hello, world", "  \n\t x", "😀 café 中文", "it's"} {
 		f.Add(s)
@@ -156,10 +156,18 @@ func FuzzLoadTokenizerJSON(f *testing.F) {
 	})
 }
 
-func TestTinyMaxLengthKeepsSpecialTokens(t *testing.T) {
-	p := writeJSON(t, map[string]any{"truncation": map[string]any{"max_length": 1},
-		"model": map[string]any{"type": "WordPiece", "vocab": map[string]int{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}}})
-	tok, err := LoadTokenizerJSON(p, 0)
+// TestTinyMaxLength refuses lengths with no room for the two special tokens, from the
+// file or from the caller, and keeps both special tokens at length 2.
+func TestTinyMaxLength(t *testing.T) {
+	model := map[string]any{"type": "WordPiece", "vocab": map[string]int{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}}
+	p := writeJSON(t, map[string]any{"truncation": map[string]any{"max_length": 1}, "model": model})
+	_, err := LoadTokenizerJSON(p, 0)
+	assert.ErrorContains(t, err, "field truncation.max_length: 1 is below 2")
+	for _, n := range []int{1, -1} {
+		_, err = LoadTokenizerJSON(p, n)
+		assert.ErrorIs(t, err, ErrInvalidOptions)
+	}
+	tok, err := LoadTokenizerJSON(p, 2)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{1, 2}, tok.Encode("a a a"))
 }

@@ -27,7 +27,7 @@ func ExampleLoadWordPiece() {
 	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "cafe", ","}
 	p, done := tempFile("vocab.txt", strings.Join(vocab, "\n")+"\n")
 	defer done()
-	bert, err := embed.LoadWordPiece(p, embed.WordPieceOptions{})
+	bert, err := embed.LoadWordPiece(p, &embed.WordPieceOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func ExampleLoadByteBPE() {
 	defer done()
 	m, done2 := tempFile("merges.txt", "#version: 0.2\nh i\n\u0120 hi\n")
 	defer done2()
-	bpe, err := embed.LoadByteBPE(v, m, embed.ByteBPEOptions{})
+	bpe, err := embed.LoadByteBPE(v, m, &embed.ByteBPEOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,8 +65,8 @@ func ExampleLoadTokenizerJSON() {
 	// Output: [1 4 5 2]
 }
 
-func ExampleLoadFolderTokenizer() {
-	tok, err := embed.LoadFolderTokenizer(tinyModel)
+func ExampleLoadCLIPTokenizerFromFolder() {
+	tok, err := embed.LoadCLIPTokenizerFromFolder(tinyModel)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -53,7 +53,8 @@ type Preprocessor struct {
 	Transform Transform
 	// Size is the square output side; 0 means CLIPImageSize.
 	Size int
-	// Mean and Std normalise each channel; zero values mean CLIPMean and CLIPStd.
+	// Mean and Std normalise each channel; zero values mean CLIPMean and CLIPStd. A set Std
+	// must be positive in every channel, and both must be finite.
 	Mean, Std [3]float32
 	// ApplyOrientation rotates JPEG, PNG and WebP images by their EXIF orientation first,
 	// like PIL's ImageOps.exif_transpose. The reference pipelines do not, so it is off by
@@ -64,7 +65,24 @@ type Preprocessor struct {
 	MaxPixels int
 }
 
-func (p Preprocessor) withDefaults() Preprocessor {
+// resolve validates p and returns it with the defaults filled in; errors wrap
+// ErrInvalidOptions.
+func (p Preprocessor) resolve() (Preprocessor, error) {
+	switch {
+	case p.Transform < TransformCLIP || p.Transform > TransformHPSv2:
+		return p, invalid("Preprocessor.Transform", "%v is not a transform", p.Transform)
+	case p.Size < 0:
+		return p, invalid("Preprocessor.Size", "%d is negative", p.Size)
+	}
+	for c := range 3 {
+		m, s := float64(p.Mean[c]), float64(p.Std[c])
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return p, invalid("Preprocessor.Mean", "channel %d is %v", c, m)
+		}
+		if p.Std != ([3]float32{}) && !(s > 0 && !math.IsInf(s, 0)) {
+			return p, invalid("Preprocessor.Std", "channel %d is %v, not a positive finite number", c, s)
+		}
+	}
 	if p.Size == 0 {
 		p.Size = CLIPImageSize
 	}
@@ -74,19 +92,26 @@ func (p Preprocessor) withDefaults() Preprocessor {
 	if p.Std == ([3]float32{}) {
 		p.Std = CLIPStd
 	}
-	return p
+	return p, nil
 }
 
-// TensorLen is the number of floats one image occupies (3·Size·Size).
+// TensorLen is the number of floats one image occupies (3·Size·Size, Size 0 meaning
+// CLIPImageSize); 0 for a preprocessor with invalid fields.
 func (p Preprocessor) TensorLen() int {
-	p = p.withDefaults()
+	p, err := p.resolve()
+	if err != nil {
+		return 0
+	}
 	return 3 * p.Size * p.Size
 }
 
 // RGB decodes data and returns the Size×Size 8-bit RGB picture the transform hands to
 // ToTensor, as an *image.RGBA with opaque alpha.
 func (p Preprocessor) RGB(data []byte) (*image.RGBA, error) {
-	p = p.withDefaults()
+	p, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
 	pic, err := p.prepare(data)
 	if err != nil {
 		return nil, fmt.Errorf("embed: image: %w", err)
@@ -102,15 +127,18 @@ func (p Preprocessor) RGB(data []byte) (*image.RGBA, error) {
 // Pixels decodes data and writes the normalised 3×Size×Size tensor (channel-major) into
 // dst, which must have TensorLen elements.
 func (p Preprocessor) Pixels(dst []float32, data []byte) error {
+	p, err := p.resolve()
+	if err != nil {
+		return err
+	}
 	if err := p.pixels(dst, data); err != nil {
 		return fmt.Errorf("embed: image: %w", err)
 	}
 	return nil
 }
 
-// pixels is Pixels with errors left for the caller to name.
+// pixels is Pixels for a resolved preprocessor, with errors left for the caller to name.
 func (p Preprocessor) pixels(dst []float32, data []byte) error {
-	p = p.withDefaults()
 	if len(dst) != 3*p.Size*p.Size {
 		return fmt.Errorf("pixel buffer has %d floats, want %d", len(dst), 3*p.Size*p.Size)
 	}
@@ -132,6 +160,10 @@ func (p Preprocessor) pixels(dst []float32, data []byte) error {
 // PixelsFile reads the image at path and returns its normalised tensor. Errors name the
 // file.
 func (p Preprocessor) PixelsFile(path string) ([]float32, error) {
+	p, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("embed: image %s: %w", path, err)

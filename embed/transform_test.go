@@ -88,7 +88,9 @@ func TestTransformsMatchPIL(t *testing.T) {
 					return
 				}
 				require.NoError(t, err)
-				out, err := v.pre.withDefaults().transform(pic)
+				pre, err := v.pre.resolve()
+				require.NoError(t, err)
+				out, err := pre.transform(pic)
 				require.NoError(t, err)
 				got := image.NewRGBA(image.Rect(0, 0, out.w, out.h))
 				for i := 0; i < out.w*out.h; i++ {

@@ -2,6 +2,8 @@ package embed
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 )
@@ -40,22 +42,35 @@ func Cosine(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
-// Match is one result of [TopK]: the index of a candidate and its cosine similarity.
+// Match is one result of [MostSimilar]: the index of a candidate and its cosine
+// similarity to the query.
 type Match struct {
 	Index int
 	Score float64
 }
 
-// TopK returns the k candidates most similar to query by cosine, best first; ties keep
-// the lower index first.
-func TopK(query []float32, candidates [][]float32, k int) []Match {
-	all := make([]Match, len(candidates))
-	for i, c := range candidates {
-		all[i] = Match{i, Cosine(query, c)}
+// MostSimilar returns the k candidates with the highest cosine similarity to query, best
+// first; ties keep the lower index first. candidates holds the candidate vectors row-major,
+// each of len(query) floats (as [Model.EncodeText] and [Model.EncodeImages] return them).
+// It compares query with every candidate: an exhaustive search, for an index see recsys.
+func MostSimilar(query, candidates []float32, k int) ([]Match, error) {
+	d := len(query)
+	if d == 0 {
+		return nil, errors.New("embed: most similar: empty query")
+	}
+	if len(candidates)%d != 0 {
+		return nil, fmt.Errorf("embed: most similar: %d candidate floats are not a whole number of rows of %d", len(candidates), d)
+	}
+	if k < 0 {
+		return nil, fmt.Errorf("embed: most similar: k %d is negative", k)
+	}
+	all := make([]Match, len(candidates)/d)
+	for i := range all {
+		all[i] = Match{i, Cosine(query, candidates[i*d:(i+1)*d])}
 	}
 	slices.SortStableFunc(all, func(a, b Match) int { return cmp.Compare(b.Score, a.Score) })
 	if k < len(all) {
-		all = all[:max(k, 0)]
+		all = all[:k]
 	}
-	return all
+	return all, nil
 }

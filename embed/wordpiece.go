@@ -36,17 +36,33 @@ type WordPiece struct {
 	maxChars  int
 }
 
-// WordPieceOptions configures [LoadWordPiece]; the zero value is bert-base-uncased's
-// (lower-case, strip accents, split CJK characters, 512 tokens).
+// WordPieceOptions configures [LoadWordPiece]; nil and the zero value are
+// bert-base-uncased's (lower-case, strip accents, split CJK characters, 512 tokens).
 type WordPieceOptions struct {
 	// Cased keeps case and accents (bert-base-cased, bert-base-multilingual-cased).
 	Cased bool
-	// MaxLength truncates encodings, special tokens included; 0 means DefaultMaxLength.
+	// MaxLength truncates encodings, special tokens included; 0 means DefaultMaxLength,
+	// and a length below 2 is an error.
 	MaxLength int
 }
 
+// resolve validates o and returns a copy with the defaults filled in.
+func (o *WordPieceOptions) resolve() (WordPieceOptions, error) {
+	var r WordPieceOptions
+	if o != nil {
+		r = *o
+	}
+	var err error
+	r.MaxLength, err = maxLength("MaxLength", r.MaxLength)
+	return r, err
+}
+
 // LoadWordPiece reads a BERT vocab.txt (one token per line, id = line number - 1).
-func LoadWordPiece(path string, opts WordPieceOptions) (*WordPiece, error) {
+func LoadWordPiece(path string, opts *WordPieceOptions) (*WordPiece, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("embed: wordpiece vocabulary: %w", err)
@@ -64,20 +80,17 @@ func LoadWordPiece(path string, opts WordPieceOptions) (*WordPiece, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("embed: wordpiece vocabulary %s: %w", path, err)
 	}
-	w, err := newWordPiece(vocab, "[UNK]", "[CLS]", "[SEP]", !opts.Cased, !opts.Cased, true, opts.MaxLength)
+	w, err := newWordPiece(vocab, "[UNK]", "[CLS]", "[SEP]", !o.Cased, !o.Cased, true, o.MaxLength)
 	if err != nil {
 		return nil, fmt.Errorf("embed: wordpiece vocabulary %s: %w", path, err)
 	}
 	return w, nil
 }
 
+// newWordPiece builds the tokenizer; maxLength is resolved (at least 2).
 func newWordPiece(vocab map[string]int, unk, cls, sep string, lower, strip, chinese bool, maxLength int) (*WordPiece, error) {
 	w := &WordPiece{vocab: vocab, lower: lower, strip: strip, chinese: chinese, maxLength: maxLength,
 		prefix: wordPiecePrefix, maxChars: wordPieceMaxChars}
-	if w.maxLength <= 0 {
-		w.maxLength = DefaultMaxLength
-	}
-	w.maxLength = max(w.maxLength, 2) // room for the two special tokens
 	for _, s := range []struct {
 		name string
 		dst  *int

@@ -13,25 +13,25 @@ import (
 
 func TestConformance(t *testing.T) {
 	models := map[string]func(seed uint64) recsys.Model{
-		"itemknn": func(uint64) recsys.Model { return recsys.NewItemKNN(recsys.KNNOptions{}) },
-		"userknn": func(uint64) recsys.Model { return recsys.NewUserKNN(recsys.KNNOptions{}) },
+		"itemknn": func(uint64) recsys.Model { return must(recsys.NewItemKNN(&recsys.KNNOptions{})) },
+		"userknn": func(uint64) recsys.Model { return must(recsys.NewUserKNN(&recsys.KNNOptions{})) },
 		"item2vec": func(seed uint64) recsys.Model {
-			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20})
+			return must(recsys.NewItem2Vec(&recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20}))
 		},
 		"item2vec-window": func(seed uint64) recsys.Model {
-			return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20, Window: 2, Scoring: recsys.Item2VecCosine})
+			return must(recsys.NewItem2Vec(&recsys.Item2VecOptions{Seed: seed, Dim: 16, Epochs: 20, Window: 2, Scoring: recsys.Item2VecCosine}))
 		},
 		"twotower": func(seed uint64) recsys.Model {
-			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02})
+			return must(recsys.NewTwoTower(&recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02}))
 		},
 		"twotower-vectors-logq": func(seed uint64) recsys.Model {
-			return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, ItemVectors: plantedVectors(), LogQ: true})
+			return must(recsys.NewTwoTower(&recsys.TwoTowerOptions{Seed: seed, Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, ItemVectors: plantedVectors(), LogQ: true}))
 		},
 		"sasrec": func(seed uint64) recsys.Model {
-			return recsys.NewSASRec(recsys.SASRecOptions{Seed: seed, Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005})
+			return must(recsys.NewSASRec(&recsys.SASRecOptions{Seed: seed, Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005}))
 		},
 		"sasrec-ce": func(seed uint64) recsys.Model {
-			return recsys.NewSASRec(recsys.SASRecOptions{Seed: seed, Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005, Loss: recsys.LossCE})
+			return must(recsys.NewSASRec(&recsys.SASRecOptions{Seed: seed, Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005, Loss: recsys.LossCE}))
 		},
 	}
 	for name, nm := range models {
@@ -59,18 +59,18 @@ func TestOneUserDataset(t *testing.T) {
 	s, err := recsys.LeaveOneLast(in)
 	require.NoError(t, err)
 	for _, m := range []recsys.Model{
-		recsys.NewItemKNN(recsys.KNNOptions{}),
-		recsys.NewUserKNN(recsys.KNNOptions{}),
-		recsys.NewItem2Vec(recsys.Item2VecOptions{Dim: 4, Epochs: 1}),
-		recsys.NewTwoTower(recsys.TwoTowerOptions{Dim: 4, Epochs: 1}),
-		recsys.NewSASRec(recsys.SASRecOptions{Hidden: 4, Epochs: 1}),
+		must(recsys.NewItemKNN(&recsys.KNNOptions{})),
+		must(recsys.NewUserKNN(&recsys.KNNOptions{})),
+		must(recsys.NewItem2Vec(&recsys.Item2VecOptions{Dim: 4, Epochs: 1})),
+		must(recsys.NewTwoTower(&recsys.TwoTowerOptions{Dim: 4, Epochs: 1})),
+		must(recsys.NewSASRec(&recsys.SASRecOptions{Hidden: 4, Epochs: 1})),
 	} {
 		if err := m.Fit(context.Background(), s); err != nil {
 			assert.Contains(t, err.Error(), "recsys: ", m.Name())
 			continue
 		}
 		for _, p := range []recsys.Protocol{recsys.ProtocolFull, recsys.ProtocolSampled100} {
-			met, err := recsys.Evaluate(context.Background(), m, s, recsys.EvalOptions{Protocol: p})
+			met, err := recsys.Evaluate(context.Background(), m, s, &recsys.EvalOptions{Protocol: p})
 			require.NoError(t, err, m.Name())
 			assert.Equal(t, 1, met.Users)
 		}

@@ -6,7 +6,7 @@
 // # Overview
 //
 // Data enters as [Interactions]: one time-ordered sequence of dense item indices per user,
-// with [IDMap]s back to the external identifiers. [ReadFile] parses the two layouts the
+// with [IDMap]s back to the external identifiers. [LoadInteractionsFile] parses the two layouts the
 // paper's baselines use: SASRec text files ("user item" lines in time order) and RecBole
 // atomic .inter files. [NewInteractions] takes sequences built elsewhere (for example by
 // the imagegem package's exports). [NewCSR] gives the user×item count matrix.
@@ -35,27 +35,22 @@
 // RecBole does) or [ProtocolSampled100] (rank against 100 items the user never touched,
 // drawn uniformly, as in the SASRec paper §IV-B).
 //
-// For serving, [TopK] finds exact top-k by inner product with blocked float32 matrix
-// products, and [NewHNSW] builds an approximate index (a hierarchical navigable small-world
-// graph, Malkov & Yashunin 2018) for corpora too large to scan, by inner product or
-// Euclidean distance ([Metric]). [SaveFile] and [LoadFile] persist fitted models;
-// [SaveHNSWFile] and [LoadHNSWFile] (or [HNSW.WriteTo] and [ReadHNSW] on streams) persist an
-// index, so that a large one is built once: at 100,000 × 128 the build takes 16 s on two
-// cores, saving 0.1 s and loading 0.3 s (see BENCHMARKS.md).
+// For serving, [TopKInnerProduct] is exact top-k by inner product over many queries at once,
+// and [NewHNSW] builds an approximate index (a hierarchical navigable small-world graph,
+// Malkov & Yashunin 2018) for corpora too large to scan, by inner product or Euclidean
+// distance ([Metric]). [SaveModelFile] and [LoadModelFile] (or [WriteModel] and [ReadModel]
+// on streams) persist fitted models; [SaveHNSWFile] and [LoadHNSWFile] (or [HNSW.WriteTo]
+// and [ReadHNSW]) persist an index, so that a large one is built once.
 //
-// # HNSW file format
+// # Conventions
 //
-// A saved index is one little-endian binary file, version 1: the magic "IGEMHNSW", the
-// version (uint32), flags (uint32, bit 0 FullPrecision), metric, dim, n, M, EfSearch, the
-// entry point and its top layer (uint32 each), the number of int32 values in the upper-layer
-// lists (uint64); then one level byte per node; the layer-0 lists, node by node, each a
-// count and 2M slots (int32); the upper-layer lists of the nodes above layer 0, in node
-// order, layers 1..level, each a count and M slots; the float32 vectors, row-major; and a
-// CRC-32C (Castagnoli) of every byte before it. Slots past a list's count are zero, so one
-// index has exactly one encoding. The half-precision copy the graph is walked in is not
-// stored: it is a deterministic function of the float32 vectors and is rebuilt on load, so
-// a loaded index returns the same hits, scores included, as the one saved. EfConstruction,
-// Seed and Workers shaped the graph but are not needed to search it, and are not kept.
+// Options are passed as pointers: nil and the zero value mean the reference defaults named
+// beside each type, and an out-of-range value is an error wrapping [ErrInvalidOptions] from
+// the constructor ([NewItemKNN], [NewUserKNN], [NewItem2Vec], [NewTwoTower], [NewSASRec],
+// [NewHNSW]) or from [Evaluate], never replaced silently. A model keeps the resolved copy
+// of its options; changing the caller's struct afterwards changes nothing. Long operations
+// take a context first and report [Progress] through the options' Progress field; returning
+// from it never stops the work: cancel the context instead.
 //
 // The package recsystest holds the conformance suite every model here passes; a new model
 // calls recsystest.Run from its tests.
@@ -67,7 +62,9 @@
 //   - Ranks count every competing item scoring at least as high as the held-out item, so ties
 //     count against the model (a model that scores everything equal ranks last).
 //   - Every model is deterministic for a given seed and worker count, and Score is safe for
-//     concurrent use after Fit. Training stops promptly when its context is cancelled.
+//     concurrent use after Fit. Fit, Evaluate, NewHNSW and TopKInnerProduct stop promptly
+//     when their context is cancelled and return an error wrapping the context's error; a
+//     cancelled Fit leaves the model unfitted.
 //   - Bad input is an error, never a panic: malformed lines name the file and line, unknown
 //     items at Score time name their position in the history, an empty history is
 //     [ErrNoHistory], and Score before Fit is [ErrNotFitted].
@@ -76,28 +73,14 @@
 //     (float32) whatever precision the graph was walked in. Vectors and queries must be
 //     finite with squared norm at most MaxFloat32/8, so that no float32 distance overflows;
 //     building, loading and searching refuse others with an error.
-//   - Saved models and indexes are written to a temporary file in the destination folder and
-//     renamed into place; loading checks every shape before use.
+//   - Saved models and indexes are written atomically (a temporary file in the destination
+//     folder, synced and renamed into place, mode 0644); a save never replaces a file named
+//     as one of its inputs ([ErrOverwritesInput]) and on error or cancellation leaves the
+//     destination as it was. Loading checks the options and every shape before use.
+//   - A loaded index returns the same hits, scores included, as the one saved.
 //   - Loading an index checks every header field against the others and against the data,
 //     every neighbour list (count within M or 2M, neighbours in range, not the node itself,
 //     reaching the list's layer), every vector (finite, norm bound) and the checksum; an error
 //     names the file, the field and the byte offset. Memory grows only as data arrives, so a
 //     corrupt count cannot cause a large allocation.
-//
-// # Performance
-//
-// SASRec packs each batch's sequences at their true lengths (no padding rows), runs the
-// dense layers of all sequences as one float32 matrix product per layer, and splits every
-// batch across the available cores with per-core gradient buffers that are summed in a fixed
-// order. Exact top-k scores 64 queries against 2,048 items per matrix product.
-//
-// [NewHNSW] inserts on all cores at once, hnswlib-style: each node's neighbour lists sit in
-// one flat int32 block guarded by a per-node lock, a new node's own lists are written before
-// any neighbour links to it, and only one lock is held at a time. The graph is built and
-// walked over a half-precision copy of the vectors (scaled by a power of two into the
-// binary16 range), which halves the memory traffic that dominates at a million vectors;
-// distances are computed in batches (one call per visited node) by C kernels for AVX-512F
-// or AVX2+FMA+F16C chosen at run time, with a pure-Go fallback where cgo is off. Each worker
-// reuses its buffers and a generation-stamped visited set, so the inner loops do not
-// allocate. See BENCHMARKS.md for 1,000,000 × 512 figures.
 package recsys

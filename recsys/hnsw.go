@@ -29,8 +29,9 @@ const hnswMaxLevel = 32
 // hnswProgressEvery is how many insertions pass between Progress calls.
 const hnswProgressEvery = 10000
 
-// HNSWOptions configure NewHNSW. The zero value means the defaults above, inner-product
-// ranking and as many insertion workers as GOMAXPROCS.
+// HNSWOptions configure NewHNSW. Nil and the zero value mean the defaults above,
+// inner-product ranking and as many insertion workers as GOMAXPROCS. M must be at least 2
+// (and at most 32,768); negative values are an error.
 type HNSWOptions struct {
 	M, EfConstruction, EfSearch int
 	// Metric is the distance ranked by; the zero value is MetricInnerProduct.
@@ -48,9 +49,37 @@ type HNSWOptions struct {
 	// concurrent insertions see each other varies from run to run, and so does the graph
 	// (not its quality).
 	Workers int
-	// Progress, when set, is called every 10,000 inserted vectors, from one goroutine at a
-	// time, with done increasing.
-	Progress func(done, total int)
+	// Progress, when set, is called with stage "insert", Done the vectors in the graph so
+	// far out of Total: every 10,000 insertions and once at the end, from one goroutine at a
+	// time, with Done increasing.
+	Progress func(Progress)
+}
+
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *HNSWOptions) resolve() (HNSWOptions, error) {
+	var r HNSWOptions
+	if o != nil {
+		r = *o
+	}
+	const typ = "HNSWOptions"
+	if r.M == 1 || r.M > hnswMaxSavedM {
+		return r, invalidf(typ, "M", "%d is outside 2..%d (0 means the default %d)", r.M, hnswMaxSavedM, DefaultHNSWM)
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"M", &r.M, DefaultHNSWM}, {"EfConstruction", &r.EfConstruction, DefaultHNSWEfConstruction},
+		{"EfSearch", &r.EfSearch, DefaultHNSWEfSearch}} {
+		if err := positiveInt(typ, f.name, f.v, f.def); err != nil {
+			return r, err
+		}
+	}
+	if r.Metric != MetricInnerProduct && r.Metric != MetricL2 {
+		return r, invalidf(typ, "Metric", "unknown metric %d", r.Metric)
+	}
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // HNSW is an approximate nearest-neighbour index over float32 vectors: a hierarchical
@@ -101,15 +130,17 @@ func largeVector(vectors []float32, dim int) (int, float64) {
 	return -1, 0
 }
 
-// NewHNSW builds the index over vectors (row-major, dim columns). The index keeps vectors
-// (it does not copy them): they must not change while the index is in use. Insertion runs on
-// opt.Workers goroutines and stops promptly when ctx is cancelled.
-func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (*HNSW, error) {
+// NewHNSW builds the index over vectors (row-major, dim columns); opts nil means the
+// defaults. The index keeps vectors (it does not copy them): they must not change while the
+// index is in use. Insertion runs on opts.Workers goroutines and stops promptly, with an
+// error wrapping ctx.Err(), when ctx is cancelled.
+func NewHNSW(ctx context.Context, vectors []float32, dim int, opts *HNSWOptions) (*HNSW, error) {
+	opt, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
 	if dim <= 0 || len(vectors) == 0 || len(vectors)%dim != 0 {
 		return nil, fmt.Errorf("recsys: hnsw: %d values are not a non-empty multiple of dim %d", len(vectors), dim)
-	}
-	if opt.Metric != MetricInnerProduct && opt.Metric != MetricL2 {
-		return nil, fmt.Errorf("recsys: hnsw: unknown metric %d", opt.Metric)
 	}
 	n := len(vectors) / dim
 	if n > math.MaxInt32 {
@@ -122,15 +153,6 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 	}
 	if i, n2 := largeVector(vectors, dim); i >= 0 {
 		return nil, fmt.Errorf("recsys: hnsw: vector %d has squared norm %.3g, above the %.3g that keeps float32 distances finite", i, n2, maxHNSWNorm2)
-	}
-	if opt.M <= 1 {
-		opt.M = DefaultHNSWM
-	}
-	if opt.EfConstruction <= 0 {
-		opt.EfConstruction = DefaultHNSWEfConstruction
-	}
-	if opt.EfSearch <= 0 {
-		opt.EfSearch = DefaultHNSWEfSearch
 	}
 	h := &HNSW{
 		dim: dim, m: opt.M, m0: 2 * opt.M, efSearch: opt.EfSearch, metric: opt.Metric,
@@ -151,7 +173,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 			return nil
 		})
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("recsys: hnsw: %w", err)
 		}
 	}
 	// Levels are drawn up front, in node order, so that they do not depend on Workers.
@@ -166,6 +188,10 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 	}
 	h.entry, h.top = 0, int(h.levels[0])
 	if n == 1 {
+		h.locks = nil
+		if opt.Progress != nil {
+			opt.Progress(Progress{Stage: "insert", Done: 1, Total: 1})
+		}
 		return h, nil
 	}
 	var (
@@ -176,7 +202,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 	)
 	next.Store(1)
 	workers := workerCount(opt.Workers, n-1)
-	err := parallelChunks(ctx, workers, workers, func(_, _, _ int) error {
+	err = parallelChunks(ctx, workers, workers, func(_, _, _ int) error {
 		sc := h.newScratch(opt.EfConstruction)
 		for {
 			i := next.Add(1) - 1
@@ -189,20 +215,24 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, opt HNSWOptions) (
 				}
 			}
 			h.insert(int32(i), opt.EfConstruction, sc)
-			if d := int(done.Add(1)); opt.Progress != nil && d%hnswProgressEvery == 0 {
+			// d counts the nodes in the graph, node 0 included.
+			if d := int(done.Add(1)) + 1; opt.Progress != nil && d%hnswProgressEvery == 0 {
 				progressMu.Lock()
 				if d > reported {
 					reported = d
-					opt.Progress(d, n)
+					opt.Progress(Progress{Stage: "insert", Done: d, Total: n})
 				}
 				progressMu.Unlock()
 			}
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recsys: hnsw: %w", err)
 	}
 	h.locks = nil // Search reads the finished graph without them
+	if opt.Progress != nil && reported < n {
+		opt.Progress(Progress{Stage: "insert", Done: n, Total: n})
+	}
 	return h, nil
 }
 

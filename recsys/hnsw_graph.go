@@ -6,6 +6,15 @@ import "slices"
 // graph is built, several goroutines insert at once: a node's lists are read and written only
 // under its lock, one lock at a time, and a new node becomes reachable only after its own
 // lists on every layer are in place (its neighbours learn of it last).
+//
+// Implementation: insertion runs on all cores at once, hnswlib-style: each node's neighbour
+// lists sit in one flat int32 block guarded by a per-node lock, and only one lock is held at
+// a time. The graph is built and walked over a half-precision copy of the vectors (scaled by
+// a power of two into the binary16 range), which halves the memory traffic that dominates at
+// a million vectors; distances are computed in batches (one call per visited node) by C
+// kernels for AVX-512F or AVX2+FMA+F16C chosen at run time (vecdist_cgo.go), with a pure-Go
+// fallback where cgo is off (vecdist_nocgo.go). Each worker reuses its buffers and a
+// generation-stamped visited set, so the inner loops do not allocate.
 
 type distID struct {
 	d  float32

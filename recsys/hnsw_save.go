@@ -11,7 +11,8 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"path/filepath"
+
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
 )
 
 // A saved HNSW index is one little-endian binary file:
@@ -35,8 +36,11 @@ import (
 //	...     4·n·dim     float32 vectors, row-major
 //	...     4     CRC-32C (Castagnoli) of every byte before it
 //
-// Unused slots after a list's count are zero. The half-precision copy is not stored: it is
-// a deterministic function of the float32 vectors and is rebuilt on load.
+// Unused slots after a list's count are zero, so one index has exactly one encoding. The
+// half-precision copy is not stored: it is a deterministic function of the float32 vectors
+// and is rebuilt on load, so a loaded index returns the same hits, scores included, as the
+// one saved. EfConstruction, Seed and Workers shaped the graph but are not needed to search
+// it, and are not kept.
 const (
 	hnswMagic        = "IGEMHNSW"
 	hnswVersion      = 1
@@ -49,7 +53,8 @@ const (
 
 var hnswCRCTable = crc32.MakeTable(crc32.Castagnoli)
 
-// WriteTo writes the index in the binary format described in the package documentation and
+// WriteTo writes the index to w in its binary format (little-endian: a header, the graph's
+// neighbour lists, the float32 vectors and a CRC-32C checksum), which ReadHNSW reads, and
 // returns the number of bytes written. It may run while other goroutines Search.
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	if h == nil || len(h.levels) == 0 {
@@ -100,30 +105,22 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	return hw.n, nil
 }
 
-// SaveHNSWFile writes h to path through a temporary file in the same folder that is renamed
-// into place, so a reader never sees a partial file and an existing file is replaced whole.
-func SaveHNSWFile(path string, h *HNSW) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// SaveHNSWFile writes h to path atomically: through a temporary file in the same folder that
+// is synced and renamed into place, so that a reader never sees a partial file and an
+// existing file is replaced whole; on error or cancellation the destination is left as it
+// was. A path that names one of inputs (the same file, a hard link or a symbolic link) is
+// refused with an error wrapping ErrOverwritesInput.
+func SaveHNSWFile(ctx context.Context, path string, h *HNSW, inputs ...string) error {
+	var indexErr error // already prefixed by WriteTo
+	err := atomicfile.Write(ctx, path, &atomicfile.Options{Inputs: inputs}, func(w io.Writer) error {
+		_, indexErr = h.WriteTo(w)
+		return indexErr
+	})
+	switch {
+	case indexErr != nil:
+		return indexErr
+	case err != nil:
 		return fmt.Errorf("recsys: hnsw save: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = h.WriteTo(tmp); err != nil {
-		return fmt.Errorf("%w (file %s)", err, path)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("recsys: hnsw save %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("recsys: hnsw save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("recsys: hnsw save %s: %w", path, err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 func ExampleHNSW_WriteTo() {
 	items := []float32{1, 0, 0, 1, 0.6, 0.8, -1, 0}
-	idx, _ := recsys.NewHNSW(context.Background(), items, 2, recsys.HNSWOptions{})
+	idx, _ := recsys.NewHNSW(context.Background(), items, 2, &recsys.HNSWOptions{})
 	var buf bytes.Buffer
 	if _, err := idx.WriteTo(&buf); err != nil {
 		fmt.Println(err)
@@ -40,8 +40,8 @@ func ExampleSaveHNSWFile() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "items.hnsw")
 	items := []float32{0, 0, 1, 0, 2, 0, 10, 0}
-	idx, _ := recsys.NewHNSW(context.Background(), items, 2, recsys.HNSWOptions{Metric: recsys.MetricL2})
-	if err := recsys.SaveHNSWFile(path, idx); err != nil {
+	idx, _ := recsys.NewHNSW(context.Background(), items, 2, &recsys.HNSWOptions{Metric: recsys.MetricL2})
+	if err := recsys.SaveHNSWFile(context.Background(), path, idx); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -35,7 +35,7 @@ func smallHNSW(t testing.TB, metric Metric, full bool) *HNSW {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
 	idx, err := NewHNSW(context.Background(), randomUnitVectors(rng, 40, 4), 4,
-		HNSWOptions{M: 2, EfConstruction: 8, Seed: 3, Workers: 1, Metric: metric, FullPrecision: full})
+		&HNSWOptions{M: 2, EfConstruction: 8, Seed: 3, Workers: 1, Metric: metric, FullPrecision: full})
 	require.NoError(t, err)
 	return idx
 }
@@ -56,13 +56,13 @@ func TestHNSWSaveLoadRoundTrip(t *testing.T) {
 				}
 				queries := randomUnitVectors(rng, nq, dim)
 				idx, err := NewHNSW(context.Background(), items, dim,
-					HNSWOptions{M: 8, EfConstruction: 40, EfSearch: 30, Seed: 9, Metric: metric, FullPrecision: full})
+					&HNSWOptions{M: 8, EfConstruction: 40, EfSearch: 30, Seed: 9, Metric: metric, FullPrecision: full})
 				require.NoError(t, err)
 				enc := saveHNSW(t, idx)
 				got, err := ReadHNSW(bytes.NewReader(enc))
 				require.NoError(t, err)
 				path := filepath.Join(dir, fmt.Sprintf("idx-%d-%v.hnsw", metric, full))
-				require.NoError(t, SaveHNSWFile(path, idx))
+				require.NoError(t, SaveHNSWFile(context.Background(), path, idx))
 				fromFile, err := LoadHNSWFile(path)
 				require.NoError(t, err)
 				fi, err := os.Stat(path)
@@ -257,7 +257,7 @@ func TestHNSWLoadBadInput(t *testing.T) {
 	var empty *HNSW
 	_, err = empty.WriteTo(io.Discard)
 	assert.ErrorContains(t, err, "recsys: hnsw save: empty index")
-	assert.ErrorContains(t, SaveHNSWFile(filepath.Join(dir, "none", "x.hnsw"), idx), "recsys: hnsw save")
+	assert.ErrorContains(t, SaveHNSWFile(context.Background(), filepath.Join(dir, "none", "x.hnsw"), idx), "recsys: hnsw save")
 	_, err = idx.WriteTo(failingWriter{})
 	assert.ErrorContains(t, err, "recsys: hnsw save: disk full")
 }
@@ -293,7 +293,7 @@ func TestHNSWSaveFileReplacesAtomically(t *testing.T) {
 	path := filepath.Join(dir, "idx.hnsw")
 	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
 	idx := smallHNSW(t, MetricL2, true)
-	require.NoError(t, SaveHNSWFile(path, idx))
+	require.NoError(t, SaveHNSWFile(context.Background(), path, idx))
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, saveHNSW(t, idx), got)
@@ -349,7 +349,7 @@ func BenchmarkHNSWSaveLoad(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	items := clusteredVectors(rng, n, dim, 1000)
 	t0 := time.Now()
-	idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1})
+	idx, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func BenchmarkHNSWSaveLoad(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t1 := time.Now()
-		if err := SaveHNSWFile(path, idx); err != nil {
+		if err := SaveHNSWFile(context.Background(), path, idx); err != nil {
 			b.Fatal(err)
 		}
 		t2 := time.Now()

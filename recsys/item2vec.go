@@ -49,7 +49,8 @@ const (
 	Item2VecDot
 )
 
-// Item2VecOptions configure Item2Vec. The zero value means the defaults above.
+// Item2VecOptions configure Item2Vec. Nil and the zero value mean the defaults above; a
+// negative count or rate is an error.
 type Item2VecOptions struct {
 	Dim, Negatives, Epochs, MaxPairs int
 	// Window, when positive, restricts an item's contexts to the items at most Window
@@ -62,22 +63,33 @@ type Item2VecOptions struct {
 	LR      float64
 	Seed    uint64
 	Workers int
+	// Progress, when set, is called after every epoch with stage "epoch", Done the epochs
+	// finished, Total the epochs, and Loss the mean skip-gram loss of the epoch's pairs
+	// (computed only when Progress is set).
+	Progress func(Progress)
 }
 
 // Item2Vec learns item vectors with skip-gram and negative sampling over each user's item
 // set (every other item of the set is a context); a candidate is scored against the history
-// as Options.Scoring says, by default with the skip-gram logits (history input vectors ·
+// as Item2VecOptions.Scoring says, by default with the skip-gram logits (history input vectors ·
 // candidate output vector), summed over the history.
 type Item2Vec struct {
-	Options  Item2VecOptions
+	opt      Item2VecOptions // resolved
 	in, out  []float32
 	unit     []float32 // in, rows normalised, for scoring
 	numItems int
 	numUsers int
 }
 
-// NewItem2Vec returns an unfitted Item2Vec.
-func NewItem2Vec(opt Item2VecOptions) *Item2Vec { return &Item2Vec{Options: opt} }
+// NewItem2Vec returns an unfitted Item2Vec; opts nil means the defaults. An out-of-range
+// option is an error wrapping ErrInvalidOptions.
+func NewItem2Vec(opts *Item2VecOptions) (*Item2Vec, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &Item2Vec{opt: o}, nil
+}
 
 // Name implements Model.
 func (m *Item2Vec) Name() string { return "item2vec" }
@@ -85,23 +97,34 @@ func (m *Item2Vec) Name() string { return "item2vec" }
 // Sequential implements Model.
 func (m *Item2Vec) Sequential() bool { return false }
 
-func (o Item2VecOptions) withDefaults() Item2VecOptions {
-	if o.Dim <= 0 {
-		o.Dim = DefaultItem2VecDim
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *Item2VecOptions) resolve() (Item2VecOptions, error) {
+	var r Item2VecOptions
+	if o != nil {
+		r = *o
 	}
-	if o.Negatives <= 0 {
-		o.Negatives = DefaultItem2VecNegatives
+	const typ = "Item2VecOptions"
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"Dim", &r.Dim, DefaultItem2VecDim}, {"Negatives", &r.Negatives, DefaultItem2VecNegatives},
+		{"Epochs", &r.Epochs, DefaultItem2VecEpochs}, {"MaxPairs", &r.MaxPairs, DefaultItem2VecMaxPairs}} {
+		if err := positiveInt(typ, f.name, f.v, f.def); err != nil {
+			return r, err
+		}
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = DefaultItem2VecEpochs
+	if r.Window < 0 {
+		return r, invalidf(typ, "Window", "%d is negative (0 means the whole set)", r.Window)
 	}
-	if o.MaxPairs <= 0 {
-		o.MaxPairs = DefaultItem2VecMaxPairs
+	if r.Scoring < Item2VecInOut || r.Scoring > Item2VecDot {
+		return r, invalidf(typ, "Scoring", "unknown scoring %d", r.Scoring)
 	}
-	if o.LR <= 0 {
-		o.LR = DefaultItem2VecLR
+	if err := positiveFloat(typ, "LR", &r.LR, DefaultItem2VecLR); err != nil {
+		return r, err
 	}
-	return o
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // Fit implements Model. Workers process disjoint users against the same weights and their
@@ -111,12 +134,12 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 	if err := checkSplit(m.Name(), s); err != nil {
 		return err
 	}
-	o := m.Options.withDefaults()
+	o := m.opt
 	n, d := s.NumItems, o.Dim
 	rng := rand.New(rand.NewPCG(o.Seed, 2))
-	m.in, m.out = make([]float32, n*d), make([]float32, n*d)
-	for i := range m.in {
-		m.in[i] = (rng.Float32() - 0.5) / float32(d)
+	in, out := make([]float32, n*d), make([]float32, n*d)
+	for i := range in {
+		in[i] = (rng.Float32() - 0.5) / float32(d)
 	}
 	noise := newAliasTable(s.Train, n)
 	var users []int
@@ -133,30 +156,50 @@ func (m *Item2Vec) Fit(ctx context.Context, s *Split) error {
 	for w := range deltas {
 		deltas[w] = newI2VDelta(n, d)
 	}
+	losses := make([]i2vLoss, workers)
+	withLoss := o.Progress != nil
 	totalRounds := o.Epochs * ((len(users) + workers*item2vecRoundUsers - 1) / (workers * item2vecRoundUsers))
 	round := 0
-	for epoch := 0; epoch < o.Epochs; epoch++ {
+	for epoch := 1; epoch <= o.Epochs; epoch++ {
 		rng.Shuffle(len(users), func(a, b int) { users[a], users[b] = users[b], users[a] })
+		var epochLoss i2vLoss
 		for lo := 0; lo < len(users); lo += workers * item2vecRoundUsers {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("recsys: item2vec: %w", err)
+			}
 			hi := min(len(users), lo+workers*item2vecRoundUsers)
 			lr := float32(o.LR * math.Max(1e-4, 1-float64(round)/float64(totalRounds)))
 			round++
 			seed := rng.Uint64()
 			err := parallelChunks(ctx, hi-lo, workers, func(w, a, b int) error {
-				m.trainUsers(s, users[lo+a:lo+b], o, lr, noise, rand.New(rand.NewPCG(seed, uint64(w))), deltas[w])
+				losses[w] = trainI2VUsers(in, out, s, users[lo+a:lo+b], &o, lr, noise, rand.New(rand.NewPCG(seed, uint64(w))), deltas[w], withLoss)
 				return nil
 			})
 			if err != nil {
-				return err
+				return fmt.Errorf("recsys: item2vec: %w", err)
 			}
-			for _, dl := range deltas {
-				dl.apply(m.in, m.out, d)
+			for w, dl := range deltas {
+				dl.apply(in, out, d)
+				epochLoss.sum += losses[w].sum
+				epochLoss.pairs += losses[w].pairs
+				losses[w] = i2vLoss{}
 			}
 		}
+		if withLoss {
+			o.Progress(Progress{Stage: "epoch", Done: epoch, Total: o.Epochs, Loss: epochLoss.sum / float64(max(1, epochLoss.pairs))})
+		}
 	}
+	m.in, m.out = in, out
 	m.numItems, m.numUsers = n, s.NumUsers()
 	m.unit = unitRows(m.in, n, d)
 	return nil
+}
+
+// i2vLoss sums the skip-gram loss over a number of (target, context) pairs, each with its
+// negatives.
+type i2vLoss struct {
+	sum   float64
+	pairs int
 }
 
 // i2vDelta collects one worker's updates of a round in dense buffers, remembering which
@@ -206,9 +249,11 @@ func (dl *i2vDelta) apply(in, out []float32, d int) {
 	dl.inRows, dl.outRows = dl.inRows[:0], dl.outRows[:0]
 }
 
-// trainUsers runs SGNS over the users' item sets against the current weights, collecting
-// the updates in dl.
-func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float32, noise *aliasTable, rng *rand.Rand, dl *i2vDelta) {
+// trainI2VUsers runs SGNS over the users' item sets against the current weights in and out,
+// collecting the updates in dl. With withLoss it also sums the loss −log σ(v·u) −
+// Σ log σ(−v·u') of every pair.
+func trainI2VUsers(in, out []float32, s *Split, users []int, o *Item2VecOptions, lr float32, noise *aliasTable, rng *rand.Rand, dl *i2vDelta, withLoss bool) i2vLoss {
+	var loss i2vLoss
 	d := o.Dim
 	grad := make([]float32, d)
 	for _, u := range users {
@@ -229,25 +274,35 @@ func (m *Item2Vec) trainUsers(s *Split, users []int, o Item2VecOptions, lr float
 				if ctxItem == target {
 					continue
 				}
-				vin := m.in[int(target)*d:][:d]
+				vin := in[int(target)*d:][:d]
 				clear(grad)
 				for k := 0; k <= o.Negatives; k++ {
-					out, label := ctxItem, float32(1)
+					oi, label := ctxItem, float32(1)
 					if k > 0 {
-						out, label = noise.draw(rng), 0
-						if out == ctxItem {
+						oi, label = noise.draw(rng), 0
+						if oi == ctxItem {
 							continue
 						}
 					}
-					vout := m.out[int(out)*d:][:d]
-					gr := (label - sigmoid(dot32(vin, vout))) * lr
+					vout := out[int(oi)*d:][:d]
+					sg := sigmoid(dot32(vin, vout))
+					if withLoss {
+						if label == 1 {
+							loss.sum -= math.Log(float64(sg) + 1e-12)
+						} else {
+							loss.sum -= math.Log(1 - float64(sg) + 1e-12)
+						}
+					}
+					gr := (label - sg) * lr
 					axpy32(gr, vout, grad)
-					axpy32(gr, vin, dl.rowOut(out, d))
+					axpy32(gr, vin, dl.rowOut(oi, d))
 				}
+				loss.pairs++
 				axpy32(1, grad, dl.rowIn(target, d))
 			}
 		}
 	}
+	return loss
 }
 
 // Score implements Model.
@@ -255,10 +310,10 @@ func (m *Item2Vec) Score(user int, history []int32, dst []float32) error {
 	if err := checkScoreArgs(m.Name(), m.numUsers, m.numItems, user, history, len(dst)); err != nil {
 		return err
 	}
-	d := m.Options.withDefaults().Dim
+	d := m.opt.Dim
 	q := make([]float32, d)
 	src, cand := m.in, m.out
-	switch m.Options.Scoring {
+	switch m.opt.Scoring {
 	case Item2VecCosine:
 		src, cand = m.unit, m.unit
 	case Item2VecDot:

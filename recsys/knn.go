@@ -15,22 +15,33 @@ const DefaultKNNNeighbours = 100
 // (denominator = |a||b| + shrink + 1e-6).
 const cosineEpsilon = 1e-6
 
-// KNNOptions configure ItemKNN and UserKNN. The zero value means RecBole's defaults.
+// KNNOptions configure ItemKNN and UserKNN. Nil and the zero value mean RecBole's defaults.
 type KNNOptions struct {
 	// K is the number of neighbours kept per item (ItemKNN) or user (UserKNN); 0 means
 	// DefaultKNNNeighbours.
 	K int
-	// Shrink is added to the cosine denominator; 0 means none (RecBole's default).
+	// Shrink is added to the cosine denominator; 0 means none (RecBole's default). It must
+	// be finite and not negative.
 	Shrink float64
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int
 }
 
-func (o KNNOptions) k() int {
-	if o.K <= 0 {
-		return DefaultKNNNeighbours
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *KNNOptions) resolve() (KNNOptions, error) {
+	var r KNNOptions
+	if o != nil {
+		r = *o
 	}
-	return o.K
+	const typ = "KNNOptions"
+	if err := positiveInt(typ, "K", &r.K, DefaultKNNNeighbours); err != nil {
+		return r, err
+	}
+	if math.IsNaN(r.Shrink) || math.IsInf(r.Shrink, 0) || r.Shrink < 0 {
+		return r, invalidf(typ, "Shrink", "%v is not a finite non-negative number", r.Shrink)
+	}
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // topKCosine returns, for each row a of A, its k most similar other rows b by shrunk cosine
@@ -128,15 +139,22 @@ func topKCosine(ctx context.Context, A *CSR, k int, shrink float64, workers int)
 // matrix, each item keeping its K most similar items; a user's score for item i is the sum of
 // sim(i, j) over the history items j that are among i's neighbours (pred = R·W).
 type ItemKNN struct {
-	Options KNNOptions
+	opt KNNOptions // resolved
 	// byHistory row j lists the items i that keep j as a neighbour, with sim(i, j): the
 	// transpose of the neighbour lists, so that scoring walks the history only.
 	byHistory *CSR
 	numUsers  int
 }
 
-// NewItemKNN returns an unfitted ItemKNN.
-func NewItemKNN(opt KNNOptions) *ItemKNN { return &ItemKNN{Options: opt} }
+// NewItemKNN returns an unfitted ItemKNN; opts nil means the defaults. An out-of-range option
+// is an error wrapping ErrInvalidOptions.
+func NewItemKNN(opts *KNNOptions) (*ItemKNN, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &ItemKNN{opt: o}, nil
+}
 
 // Name implements Model.
 func (m *ItemKNN) Name() string { return "itemknn" }
@@ -150,7 +168,7 @@ func (m *ItemKNN) Fit(ctx context.Context, s *Split) error {
 		return err
 	}
 	R := NewCSR(s.Train, s.NumItems)
-	W, err := topKCosine(ctx, R.Transpose(), m.Options.k(), m.Options.Shrink, m.Options.Workers)
+	W, err := topKCosine(ctx, R.Transpose(), m.opt.K, m.opt.Shrink, m.opt.Workers)
 	if err != nil {
 		return fmt.Errorf("recsys: itemknn: %w", err)
 	}
@@ -182,15 +200,22 @@ func (m *ItemKNN) Score(user int, history []int32, dst []float32) error {
 // user keeping its K most similar users; the score of item i is the sum of sim(u, v) over
 // the neighbours v that hold i, weighted by their counts (pred = W·R).
 type UserKNN struct {
-	Options KNNOptions
-	nbrs    *CSR // row u: u's neighbours and similarities
-	R       *CSR // training user×item counts
-	Rt      *CSR // its transpose, for cold users
-	norms   []float64
+	opt   KNNOptions // resolved
+	nbrs  *CSR       // row u: u's neighbours and similarities
+	R     *CSR       // training user×item counts
+	Rt    *CSR       // its transpose, for cold users
+	norms []float64
 }
 
-// NewUserKNN returns an unfitted UserKNN.
-func NewUserKNN(opt KNNOptions) *UserKNN { return &UserKNN{Options: opt} }
+// NewUserKNN returns an unfitted UserKNN; opts nil means the defaults. An out-of-range option
+// is an error wrapping ErrInvalidOptions.
+func NewUserKNN(opts *KNNOptions) (*UserKNN, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &UserKNN{opt: o}, nil
+}
 
 // Name implements Model.
 func (m *UserKNN) Name() string { return "userknn" }
@@ -204,7 +229,7 @@ func (m *UserKNN) Fit(ctx context.Context, s *Split) error {
 		return err
 	}
 	R := NewCSR(s.Train, s.NumItems)
-	W, err := topKCosine(ctx, R, m.Options.k(), m.Options.Shrink, m.Options.Workers)
+	W, err := topKCosine(ctx, R, m.opt.K, m.opt.Shrink, m.opt.Workers)
 	if err != nil {
 		return fmt.Errorf("recsys: userknn: %w", err)
 	}
@@ -271,7 +296,7 @@ func (m *UserKNN) coldNeighbours(history []int32) ([]int32, []float32) {
 			cand = append(cand, v)
 		}
 	}
-	simOf := func(v int32) float64 { return acc[v] / (hn*m.norms[v] + m.Options.Shrink + cosineEpsilon) }
+	simOf := func(v int32) float64 { return acc[v] / (hn*m.norms[v] + m.opt.Shrink + cosineEpsilon) }
 	sort.Slice(cand, func(x, y int) bool {
 		sx, sy := simOf(cand[x]), simOf(cand[y])
 		if sx != sy {
@@ -279,7 +304,7 @@ func (m *UserKNN) coldNeighbours(history []int32) ([]int32, []float32) {
 		}
 		return cand[x] < cand[y]
 	})
-	if k := m.Options.k(); len(cand) > k {
+	if k := m.opt.K; len(cand) > k {
 		cand = cand[:k]
 	}
 	sims := make([]float32, len(cand))

@@ -126,10 +126,10 @@ func TestKNNScoresMatchDense(t *testing.T) {
 	s := &Split{NumItems: items, Train: seqs, Valid: make([]int32, users), Test: make([]int32, users)}
 	R := denseMatrix(seqs, items)
 	// k at least the number of entities keeps every neighbour, so ties cannot change the set.
-	ik := NewItemKNN(KNNOptions{K: items, Shrink: 2})
+	ik := must(NewItemKNN(&KNNOptions{K: items, Shrink: 2}))
 	require.NoError(t, ik.Fit(context.Background(), s))
 	Wi := denseTopKCosine(transposeDense(R), items, 2) // Wi[i][j] = sim(i, j)
-	uk := NewUserKNN(KNNOptions{K: users})
+	uk := must(NewUserKNN(&KNNOptions{K: users}))
 	require.NoError(t, uk.Fit(context.Background(), s))
 	Wu := denseTopKCosine(R, users, 0)
 	dst := make([]float32, items)

@@ -29,19 +29,50 @@ const SampledNegatives = 100
 // the ImageGem retrieval tables.
 var DefaultKs = []int{10, 50, 100}
 
-// EvalOptions configure Evaluate. The zero value means the test stage, full ranking, DefaultKs
-// and seed 0.
+// EvalOptions configure Evaluate. Nil and the zero value mean the test stage, full ranking,
+// DefaultKs and seed 0. An unknown protocol or stage and a cut-off below 1 are errors.
 type EvalOptions struct {
 	Protocol Protocol
 	Stage    Stage
-	Ks       []int
+	// Ks are the cut-offs k of the metrics; empty means DefaultKs.
+	Ks []int
 	// Seed drives the sampled negatives; user u's draw depends on (Seed, u) only.
 	Seed uint64
 	// Workers is the number of goroutines; 0 means GOMAXPROCS.
 	Workers int
-	// Progress, when set, is called with the number of users done (from one goroutine at a
-	// time).
-	Progress func(done, total int)
+	// Progress, when set, is called with stage "evaluate", Done the users ranked so far out of
+	// Total, from one goroutine at a time, with Done increasing.
+	Progress func(Progress)
+}
+
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *EvalOptions) resolve() (EvalOptions, error) {
+	var r EvalOptions
+	if o != nil {
+		r = *o
+	}
+	const typ = "EvalOptions"
+	switch r.Protocol {
+	case "":
+		r.Protocol = ProtocolFull
+	case ProtocolFull, ProtocolSampled100:
+	default:
+		return r, invalidf(typ, "Protocol", "unknown protocol %q (want %q or %q)", r.Protocol, ProtocolFull, ProtocolSampled100)
+	}
+	if r.Stage != StageTest && r.Stage != StageValid {
+		return r, invalidf(typ, "Stage", "unknown stage %d", r.Stage)
+	}
+	if len(r.Ks) == 0 {
+		r.Ks = DefaultKs
+	}
+	for _, k := range r.Ks {
+		if k < 1 {
+			return r, invalidf(typ, "Ks", "cut-off %d is below 1", k)
+		}
+	}
+	r.Ks = append([]int(nil), r.Ks...)
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // Metrics are the means over evaluated users of Recall@k (equal to HR@k with one held-out
@@ -106,18 +137,15 @@ func rankLast(scores []float32) int {
 	return r
 }
 
-// Evaluate ranks each evaluable user's held-out item with m and averages the metrics.
-func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics, error) {
-	if opt.Protocol == "" {
-		opt.Protocol = ProtocolFull
-	}
-	if opt.Protocol != ProtocolFull && opt.Protocol != ProtocolSampled100 {
-		return Metrics{}, fmt.Errorf("recsys: unknown protocol %q (want full or sampled100)", opt.Protocol)
+// Evaluate ranks each evaluable user's held-out item with m and averages the metrics; opts nil
+// means the defaults. It stops promptly, with an error wrapping ctx.Err(), when ctx is
+// cancelled.
+func Evaluate(ctx context.Context, m Model, s *Split, opts *EvalOptions) (Metrics, error) {
+	opt, err := opts.resolve()
+	if err != nil {
+		return Metrics{}, err
 	}
 	ks := opt.Ks
-	if len(ks) == 0 {
-		ks = DefaultKs
-	}
 	if s == nil {
 		return Metrics{}, ErrEmpty
 	}
@@ -137,13 +165,13 @@ func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics,
 		mu   sync.Mutex
 		done int
 	)
-	err := parallelChunks(ctx, len(users), workers, func(w, lo, hi int) error {
+	err = parallelChunks(ctx, len(users), workers, func(w, lo, hi int) error {
 		sm := sums{make([]float64, len(ks)), make([]float64, len(ks)), make([]float64, len(ks))}
 		dst := make([]float32, s.NumItems)
 		var cands []int32
 		for _, u := range users[lo:hi] {
 			if err := ctx.Err(); err != nil {
-				return err
+				return fmt.Errorf("recsys: evaluate: %w", err)
 			}
 			target := s.Target(u, opt.Stage)
 			hist := s.History(u, opt.Stage)
@@ -184,7 +212,7 @@ func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics,
 			if opt.Progress != nil {
 				mu.Lock()
 				done++
-				opt.Progress(done, len(users))
+				opt.Progress(Progress{Stage: "evaluate", Done: done, Total: len(users)})
 				mu.Unlock()
 			}
 		}
@@ -192,6 +220,9 @@ func Evaluate(ctx context.Context, m Model, s *Split, opt EvalOptions) (Metrics,
 		return nil
 	})
 	if err != nil {
+		if err == ctx.Err() { // unwrapped, from parallelChunks
+			err = fmt.Errorf("recsys: evaluate: %w", err)
+		}
 		return Metrics{}, err
 	}
 	out := Metrics{Protocol: opt.Protocol, Users: len(users), Recall: map[int]float64{}, NDCG: map[int]float64{}, MRR: map[int]float64{}}

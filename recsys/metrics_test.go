@@ -41,7 +41,7 @@ func TestEvaluateFullMasksHistoryOfGeneralModels(t *testing.T) {
 		{9, 8, 7, 5, 6, 1}, // test 3: items 0,1,2 masked (history incl. valid), 4 beats it: rank 1
 		{3, 0, 5, 4, 9, 1}, // test 0: items 4,5 masked; 2 and 3 beat it: rank 2
 	}}
-	got, err := Evaluate(context.Background(), m, s, EvalOptions{Ks: []int{1, 2, 3}})
+	got, err := Evaluate(context.Background(), m, s, &EvalOptions{Ks: []int{1, 2, 3}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, got.Users)
 	assert.InDelta(t, 0.0, got.Recall[1], 1e-12)
@@ -52,7 +52,7 @@ func TestEvaluateFullMasksHistoryOfGeneralModels(t *testing.T) {
 
 	// A sequential model sees no mask: user 0 ranks 5th (9,8,7,6 > 5), user 1 4th (5,4,9 > 3).
 	m.seq = true
-	got, err = Evaluate(context.Background(), m, s, EvalOptions{Ks: []int{4, 5}})
+	got, err = Evaluate(context.Background(), m, s, &EvalOptions{Ks: []int{4, 5}})
 	require.NoError(t, err)
 	assert.InDelta(t, 0.5, got.Recall[4], 1e-12)
 	assert.InDelta(t, 1.0, got.Recall[5], 1e-12)
@@ -62,7 +62,7 @@ func TestEvaluateFullMasksHistoryOfGeneralModels(t *testing.T) {
 func TestEvaluateTiesCountAgainstTarget(t *testing.T) {
 	s := &Split{NumItems: 4, Train: [][]int32{{0}}, Valid: []int32{1}, Test: []int32{2}}
 	m := &fixedModel{table: [][]float32{{1, 1, 1, 1}}, seq: true}
-	got, err := Evaluate(context.Background(), m, s, EvalOptions{Ks: []int{3, 4}})
+	got, err := Evaluate(context.Background(), m, s, &EvalOptions{Ks: []int{3, 4}})
 	require.NoError(t, err)
 	assert.Equal(t, 0.0, got.Recall[3])
 	assert.Equal(t, 1.0, got.Recall[4])
@@ -77,7 +77,7 @@ func TestEvaluateSampled(t *testing.T) {
 		row[i] = float32(i)
 	}
 	m := &fixedModel{table: [][]float32{row}, seq: true}
-	got, err := Evaluate(context.Background(), m, s, EvalOptions{Protocol: ProtocolSampled100, Ks: []int{100, 101}})
+	got, err := Evaluate(context.Background(), m, s, &EvalOptions{Protocol: ProtocolSampled100, Ks: []int{100, 101}})
 	require.NoError(t, err)
 	assert.Equal(t, 0.0, got.Recall[100])
 	assert.Equal(t, 1.0, got.Recall[101])
@@ -90,6 +90,6 @@ func TestEvaluateSampled(t *testing.T) {
 		seen[it] = true
 	}
 	assert.Equal(t, negs, sampleNegatives(nil, s, 0, 7), "same seed, same draw")
-	_, err = Evaluate(context.Background(), m, s, EvalOptions{Protocol: "bogus"})
+	_, err = Evaluate(context.Background(), m, s, &EvalOptions{Protocol: "bogus"})
 	assert.Error(t, err)
 }

@@ -26,18 +26,18 @@ const (
 // maxLineBytes bounds one input line; longer lines are reported as malformed.
 const maxLineBytes = 1 << 20
 
-// ReadFile reads an interaction file in the given format.
-func ReadFile(path string, f Format) (*Interactions, error) {
+// LoadInteractionsFile reads an interaction file in the given format.
+func LoadInteractionsFile(path string, f Format) (*Interactions, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("recsys: %w", err)
 	}
 	defer fh.Close()
-	return Read(fh, path, f)
+	return ReadInteractions(fh, path, f)
 }
 
-// Read parses interactions from r; name labels errors (a file name).
-func Read(r io.Reader, name string, f Format) (*Interactions, error) {
+// ReadInteractions parses interactions from r; name labels errors (a file name).
+func ReadInteractions(r io.Reader, name string, f Format) (*Interactions, error) {
 	switch f {
 	case FormatSASRec:
 		return readSASRec(r, name)

@@ -10,7 +10,7 @@ import (
 )
 
 func TestReadSASRec(t *testing.T) {
-	in, err := Read(strings.NewReader("1 10\n1 11\n2 10\n\n1 12\n"), "x.txt", FormatSASRec)
+	in, err := ReadInteractions(strings.NewReader("1 10\n1 11\n2 10\n\n1 12\n"), "x.txt", FormatSASRec)
 	require.NoError(t, err)
 	assert.Equal(t, 2, in.NumUsers())
 	assert.Equal(t, 3, in.NumItems())
@@ -20,7 +20,7 @@ func TestReadSASRec(t *testing.T) {
 }
 
 func TestReadSASRecMalformedLine(t *testing.T) {
-	_, err := Read(strings.NewReader("1 10\n1 11 5\n"), "bad.txt", FormatSASRec)
+	_, err := ReadInteractions(strings.NewReader("1 10\n1 11 5\n"), "bad.txt", FormatSASRec)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.txt line 2")
 	assert.True(t, strings.HasPrefix(err.Error(), "recsys: "))
@@ -28,19 +28,19 @@ func TestReadSASRecMalformedLine(t *testing.T) {
 
 func TestReadEmpty(t *testing.T) {
 	for _, f := range []Format{FormatSASRec, FormatRecBole} {
-		_, err := Read(strings.NewReader(""), "empty", f)
+		_, err := ReadInteractions(strings.NewReader(""), "empty", f)
 		assert.True(t, errors.Is(err, ErrEmpty), "%s: %v", f, err)
 	}
-	_, err := Read(strings.NewReader("user_id:token\titem_id:token\n"), "h.inter", FormatRecBole)
+	_, err := ReadInteractions(strings.NewReader("user_id:token\titem_id:token\n"), "h.inter", FormatRecBole)
 	assert.True(t, errors.Is(err, ErrEmpty))
-	_, err = Read(strings.NewReader("a b\n"), "x", Format("csv"))
+	_, err = ReadInteractions(strings.NewReader("a b\n"), "x", Format("csv"))
 	assert.Error(t, err)
 }
 
 func TestReadRecBoleOrdersByTime(t *testing.T) {
 	src := "user_id:token\titem_id:token\ttimestamp:float\n" +
 		"u1\ti3\t30\nu1\ti1\t10\nu2\ti1\t5\nu1\ti2\t20\nu1\ti4\t20\n"
-	in, err := Read(strings.NewReader(src), "a.inter", FormatRecBole)
+	in, err := ReadInteractions(strings.NewReader(src), "a.inter", FormatRecBole)
 	require.NoError(t, err)
 	// items by first appearance: i3=0 i1=1 i2=2 i4=3; u1 ordered by time, ties in file order.
 	assert.Equal(t, [][]int32{{1, 2, 3, 0}, {1}}, in.Seqs)
@@ -54,7 +54,7 @@ func TestReadRecBoleErrors(t *testing.T) {
 		"empty user_id":  "user_id:token\titem_id:token\n\ti\n",
 	}
 	for want, src := range cases {
-		_, err := Read(strings.NewReader(src), "f.inter", FormatRecBole)
+		_, err := ReadInteractions(strings.NewReader(src), "f.inter", FormatRecBole)
 		require.Error(t, err, want)
 		assert.Contains(t, err.Error(), "f.inter", want)
 		if want == "line 3" || want == "timestamp" {
@@ -78,7 +78,7 @@ func FuzzRead(f *testing.F) {
 		if recbole {
 			fm = FormatRecBole
 		}
-		in, err := Read(strings.NewReader(src), "fuzz", fm)
+		in, err := ReadInteractions(strings.NewReader(src), "fuzz", fm)
 		if err != nil {
 			return
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/imagegem/imagegem-go/recsys/recsystest"
 )
 
-func ExampleRead() {
+func ExampleReadInteractions() {
 	src := "1 10\n1 11\n1 12\n2 11\n2 12\n2 13\n"
-	in, err := recsys.Read(strings.NewReader(src), "games.txt", recsys.FormatSASRec)
+	in, err := recsys.ReadInteractions(strings.NewReader(src), "games.txt", recsys.FormatSASRec)
 	if err != nil {
 		panic(err)
 	}
@@ -24,12 +24,12 @@ func ExampleRead() {
 	// user 2 saw items [1 2 3] = 13
 }
 
-func ExampleReadFile() {
+func ExampleLoadInteractionsFile() {
 	dir, _ := os.MkdirTemp("", "recsys")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "toy.inter")
 	_ = os.WriteFile(path, []byte("user_id:token\titem_id:token\ttimestamp:float\nu\tb\t2\nu\ta\t1\n"), 0o644)
-	in, err := recsys.ReadFile(path, recsys.FormatRecBole)
+	in, err := recsys.LoadInteractionsFile(path, recsys.FormatRecBole)
 	if err != nil {
 		panic(err)
 	}
@@ -69,16 +69,22 @@ func ExampleRankMetrics() {
 
 func ExampleEvaluate() {
 	_, s, _ := recsystest.PlantedSplit(1)
-	m := recsys.NewItemKNN(recsys.KNNOptions{})
+	m, err := recsys.NewItemKNN(nil) // nil: RecBole's defaults
+	if err != nil {
+		panic(err)
+	}
 	_ = m.Fit(context.Background(), s)
-	met, _ := recsys.Evaluate(context.Background(), m, s, recsys.EvalOptions{Ks: []int{10}})
+	met, _ := recsys.Evaluate(context.Background(), m, s, &recsys.EvalOptions{Ks: []int{10}})
 	fmt.Printf("%d users, Recall@10 %.2f\n", met.Users, met.Recall[10])
 	// Output: 240 users, Recall@10 1.00
 }
 
 // coldTop fits m on the planted data and prints the best new item for a cold user who
 // walked items 31, 32, 33 (cluster 3 holds items 30-39).
-func coldTop(m recsys.Model) {
+func coldTop(m recsys.Model, err error) {
+	if err != nil {
+		panic(err)
+	}
 	_, s, _ := recsystest.PlantedSplit(1)
 	if err := m.Fit(context.Background(), s); err != nil {
 		panic(err)
@@ -100,40 +106,40 @@ func coldTop(m recsys.Model) {
 }
 
 func ExampleNewItemKNN() {
-	coldTop(recsys.NewItemKNN(recsys.KNNOptions{}))
+	coldTop(recsys.NewItemKNN(nil))
 	// Output: itemknn recommends an item of cluster 3
 }
 
 func ExampleNewUserKNN() {
-	coldTop(recsys.NewUserKNN(recsys.KNNOptions{}))
+	coldTop(recsys.NewUserKNN(nil))
 	// Output: userknn recommends an item of cluster 3
 }
 
 func ExampleNewItem2Vec() {
-	coldTop(recsys.NewItem2Vec(recsys.Item2VecOptions{Dim: 16, Epochs: 20, Seed: 1}))
+	coldTop(recsys.NewItem2Vec(&recsys.Item2VecOptions{Dim: 16, Epochs: 20, Seed: 1}))
 	// Output: item2vec recommends an item of cluster 3
 }
 
 func ExampleNewTwoTower() {
-	coldTop(recsys.NewTwoTower(recsys.TwoTowerOptions{Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, Seed: 1}))
+	coldTop(recsys.NewTwoTower(&recsys.TwoTowerOptions{Dim: 16, Epochs: 30, BatchSize: 64, LR: 0.02, Seed: 1}))
 	// Output: twotower recommends an item of cluster 3
 }
 
 func ExampleNewSASRec() {
-	coldTop(recsys.NewSASRec(recsys.SASRecOptions{Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005, Seed: 1}))
+	coldTop(recsys.NewSASRec(&recsys.SASRecOptions{Hidden: 16, MaxLen: 10, Epochs: 60, BatchSize: 64, Dropout: 0.2, LR: 0.005, Seed: 1}))
 	// Output: sasrec recommends an item of cluster 3
 }
 
-func ExampleTopK() {
+func ExampleTopKInnerProduct() {
 	items := []float32{1, 0, 0, 1, 0.6, 0.8}
-	hits, _ := recsys.TopK(context.Background(), []float32{0.6, 0.8}, items, 2, 2, 0)
+	hits, _ := recsys.TopKInnerProduct(context.Background(), []float32{0.6, 0.8}, items, 2, 2, 0)
 	fmt.Println(hits[0][0].Item, hits[0][1].Item)
 	// Output: 2 1
 }
 
 func ExampleNewHNSW() {
 	items := []float32{1, 0, 0, 1, 0.6, 0.8, -1, 0}
-	idx, _ := recsys.NewHNSW(context.Background(), items, 2, recsys.HNSWOptions{})
+	idx, _ := recsys.NewHNSW(context.Background(), items, 2, nil)
 	hits, _ := idx.Search([]float32{0.6, 0.8}, 1, 0)
 	fmt.Println(idx.Len(), hits[0].Item)
 	// Output: 4 2
@@ -142,7 +148,7 @@ func ExampleNewHNSW() {
 func ExampleHNSW_Search() {
 	// Four points on a line, searched by Euclidean distance with two insertion workers.
 	items := []float32{0, 0, 1, 0, 2, 0, 10, 0}
-	idx, _ := recsys.NewHNSW(context.Background(), items, 2, recsys.HNSWOptions{Metric: recsys.MetricL2, Workers: 2})
+	idx, _ := recsys.NewHNSW(context.Background(), items, 2, &recsys.HNSWOptions{Metric: recsys.MetricL2, Workers: 2})
 	hits, _ := idx.Search([]float32{1.9, 0}, 2, 0)
 	for _, h := range hits {
 		fmt.Printf("item %d, score %.2f\n", h.Item, h.Score) // score: minus the squared distance
@@ -154,17 +160,17 @@ func ExampleHNSW_Search() {
 	// 2 l2
 }
 
-func ExampleSaveFile() {
+func ExampleSaveModelFile() {
 	_, s, _ := recsystest.PlantedSplit(1)
-	m := recsys.NewItemKNN(recsys.KNNOptions{})
+	m, _ := recsys.NewItemKNN(nil)
 	_ = m.Fit(context.Background(), s)
 	dir, _ := os.MkdirTemp("", "recsys")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "itemknn.model")
-	if err := recsys.SaveFile(path, m); err != nil {
+	if err := recsys.SaveModelFile(context.Background(), path, m); err != nil {
 		panic(err)
 	}
-	back, err := recsys.LoadFile(path)
+	back, err := recsys.LoadModelFile(path)
 	fmt.Println(back.Name(), err)
 	// Output: itemknn <nil>
 }
@@ -178,13 +184,13 @@ func ExampleNewCSR() {
 	// Output: [0 2] [1 2] [0]
 }
 
-func ExampleLoad() {
+func ExampleReadModel() {
 	_, s, _ := recsystest.PlantedSplit(1)
-	m := recsys.NewUserKNN(recsys.KNNOptions{K: 10})
+	m, _ := recsys.NewUserKNN(&recsys.KNNOptions{K: 10})
 	_ = m.Fit(context.Background(), s)
 	var buf strings.Builder
-	_ = recsys.Save(&buf, m)
-	back, err := recsys.Load(strings.NewReader(buf.String()))
+	_ = recsys.WriteModel(&buf, m)
+	back, err := recsys.ReadModel(strings.NewReader(buf.String()))
 	fmt.Println(back.Name(), back.Sequential(), err)
 	// Output: userknn false <nil>
 }

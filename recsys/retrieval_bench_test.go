@@ -85,7 +85,7 @@ func BenchmarkHNSW(b *testing.B) {
 		n, dim, centers, nq, distanceKernel, time.Since(t0).Seconds())
 	for i := 0; i < b.N; i++ {
 		t1 := time.Now()
-		exact, err := TopK(context.Background(), queries, items, dim, k, 0)
+		exact, err := TopKInnerProduct(context.Background(), queries, items, dim, k, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,12 +105,12 @@ func BenchmarkHNSW(b *testing.B) {
 			}
 		}
 		t2, cpu0 := time.Now(), processCPU()
-		idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1, Workers: workers,
+		idx, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{Seed: 1, Workers: workers,
 			EfConstruction: efc, M: m, FullPrecision: fullPrecision,
-			Progress: func(done, total int) {
-				if done%100000 == 0 {
+			Progress: func(p Progress) {
+				if p.Done%100000 == 0 {
 					el := time.Since(t2).Seconds()
-					fmt.Fprintf(os.Stderr, "  %d/%d inserted, %.0fs, %.0f/s\n", done, total, el, float64(done)/el)
+					fmt.Fprintf(os.Stderr, "  %d/%d inserted, %.0fs, %.0f/s\n", p.Done, p.Total, el, float64(p.Done)/el)
 				}
 			}})
 		if err != nil {

@@ -30,7 +30,7 @@ func TestTopKMatchesSort(t *testing.T) {
 	queries := randomUnitVectors(rng, nq, dim)
 	// Duplicate an item so that a tie must go to the lower index.
 	copy(items[10*dim:11*dim], items[2000*dim:2001*dim])
-	got, err := TopK(context.Background(), queries, items, dim, k, 2)
+	got, err := TopKInnerProduct(context.Background(), queries, items, dim, k, 2)
 	require.NoError(t, err)
 	for q := 0; q < nq; q++ {
 		all := make([]Hit, n)
@@ -47,7 +47,7 @@ func TestTopKMatchesSort(t *testing.T) {
 			assert.InDelta(t, all[r].Score, got[q][r].Score, 1e-5, "query %d rank %d", q, r)
 		}
 	}
-	_, err = TopK(context.Background(), queries, items[:5], dim, k, 0)
+	_, err = TopKInnerProduct(context.Background(), queries, items[:5], dim, k, 0)
 	assert.ErrorContains(t, err, "recsys: topk")
 }
 
@@ -68,7 +68,7 @@ func hnswRecall(t *testing.T, idx *HNSW, queries, items []float32, dim, k, ef in
 		}
 	} else {
 		var err error
-		exact, err = TopK(context.Background(), queries, items, dim, k, 0)
+		exact, err = TopKInnerProduct(context.Background(), queries, items, dim, k, 0)
 		require.NoError(t, err)
 	}
 	found := 0
@@ -99,7 +99,7 @@ func TestHNSWRecallAgainstExact(t *testing.T) {
 	queries := randomUnitVectors(rng, nq, dim)
 	for _, workers := range []int{1, 2} {
 		for _, full := range []bool{false, workers == 2} {
-			idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 1, Workers: workers, FullPrecision: full})
+			idx, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{Seed: 1, Workers: workers, FullPrecision: full})
 			require.NoError(t, err)
 			assert.Equal(t, n, idx.Len())
 			assert.Equal(t, dim, idx.Dim())
@@ -114,7 +114,7 @@ func TestHNSWScoresAreExact(t *testing.T) {
 	const n, dim = 500, 24
 	items := randomUnitVectors(rng, n, dim)
 	q := randomUnitVectors(rng, 1, dim)
-	idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 3})
+	idx, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{Seed: 3})
 	require.NoError(t, err)
 	hits, err := idx.Search(q, 10, 0)
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestHNSWL2(t *testing.T) {
 	for i := range queries {
 		queries[i] = float32(rng.NormFloat64() * 100)
 	}
-	idx, err := NewHNSW(context.Background(), items, dim, HNSWOptions{Seed: 2, Metric: MetricL2})
+	idx, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{Seed: 2, Metric: MetricL2})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, hnswRecall(t, idx, queries, items, dim, k, 0, MetricL2), 0.95)
 	hits, err := idx.Search(items[7*dim:8*dim], 1, 0)
@@ -155,15 +155,15 @@ func TestHNSWDeterministic(t *testing.T) {
 	const n, dim = 1500, 12
 	items := clusteredVectors(rng, n, dim, 30)
 	opt := HNSWOptions{Seed: 5, Workers: 1, EfConstruction: 64}
-	a, err := NewHNSW(context.Background(), items, dim, opt)
+	a, err := NewHNSW(context.Background(), items, dim, &opt)
 	require.NoError(t, err)
-	b, err := NewHNSW(context.Background(), items, dim, opt)
+	b, err := NewHNSW(context.Background(), items, dim, &opt)
 	require.NoError(t, err)
 	assert.Equal(t, a.links0, b.links0)
 	assert.Equal(t, a.upper, b.upper)
 	assert.Equal(t, a.entry, b.entry)
 	opt.Workers = 3
-	c, err := NewHNSW(context.Background(), items, dim, opt)
+	c, err := NewHNSW(context.Background(), items, dim, &opt)
 	require.NoError(t, err)
 	assert.Equal(t, a.levels, c.levels, "levels do not depend on the worker count")
 }
@@ -173,31 +173,32 @@ func TestHNSWCancelAndProgress(t *testing.T) {
 	const n, dim = 25000, 4
 	items := randomUnitVectors(rng, n, dim)
 	var calls []int
-	_, err := NewHNSW(context.Background(), items, dim, HNSWOptions{M: 2, EfConstruction: 2, FullPrecision: true, Progress: func(done, total int) {
-		assert.Equal(t, n, total)
-		calls = append(calls, done)
+	_, err := NewHNSW(context.Background(), items, dim, &HNSWOptions{M: 2, EfConstruction: 2, FullPrecision: true, Progress: func(p Progress) {
+		assert.Equal(t, "insert", p.Stage)
+		assert.Equal(t, n, p.Total)
+		calls = append(calls, p.Done)
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, []int{10000, 20000}, calls)
+	assert.Equal(t, []int{10000, 20000, n}, calls)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = NewHNSW(ctx, items, dim, HNSWOptions{})
+	_, err = NewHNSW(ctx, items, dim, &HNSWOptions{})
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func TestHNSWBadInput(t *testing.T) {
 	items := []float32{1, 0, 0, 1, 0.6, 0.8}
-	_, err := NewHNSW(context.Background(), items[:5], 2, HNSWOptions{})
+	_, err := NewHNSW(context.Background(), items[:5], 2, &HNSWOptions{})
 	assert.ErrorContains(t, err, "recsys: hnsw")
-	_, err = NewHNSW(context.Background(), nil, 2, HNSWOptions{})
+	_, err = NewHNSW(context.Background(), nil, 2, &HNSWOptions{})
 	assert.Error(t, err)
-	_, err = NewHNSW(context.Background(), items, 0, HNSWOptions{})
+	_, err = NewHNSW(context.Background(), items, 0, &HNSWOptions{})
 	assert.Error(t, err)
-	_, err = NewHNSW(context.Background(), items, 2, HNSWOptions{Metric: 7})
+	_, err = NewHNSW(context.Background(), items, 2, &HNSWOptions{Metric: 7})
 	assert.ErrorContains(t, err, "metric")
-	_, err = NewHNSW(context.Background(), []float32{1, float32(math.NaN())}, 2, HNSWOptions{})
+	_, err = NewHNSW(context.Background(), []float32{1, float32(math.NaN())}, 2, &HNSWOptions{})
 	assert.ErrorContains(t, err, "vector 0, component 1")
-	idx, err := NewHNSW(context.Background(), items[:2], 2, HNSWOptions{})
+	idx, err := NewHNSW(context.Background(), items[:2], 2, &HNSWOptions{})
 	require.NoError(t, err)
 	hits, err := idx.Search([]float32{1, 0}, 5, 0)
 	require.NoError(t, err)
@@ -219,7 +220,7 @@ func TestHNSWLargeVectors(t *testing.T) {
 		huge[i] = float32(rng.NormFloat64() * 1e19)
 	}
 	for _, full := range []bool{false, true} {
-		_, err := NewHNSW(context.Background(), huge, dim, HNSWOptions{FullPrecision: full, Workers: 1})
+		_, err := NewHNSW(context.Background(), huge, dim, &HNSWOptions{FullPrecision: full, Workers: 1})
 		assert.ErrorContains(t, err, "squared norm", "full precision %v", full)
 	}
 	// Scale every row to squared norm maxHNSWNorm2/2.
@@ -238,7 +239,7 @@ func TestHNSWLargeVectors(t *testing.T) {
 	}
 	for _, metric := range []Metric{MetricInnerProduct, MetricL2} {
 		for _, full := range []bool{false, true} {
-			idx, err := NewHNSW(context.Background(), big, dim, HNSWOptions{Metric: metric, FullPrecision: full, Workers: 2})
+			idx, err := NewHNSW(context.Background(), big, dim, &HNSWOptions{Metric: metric, FullPrecision: full, Workers: 2})
 			require.NoError(t, err)
 			hits, err := idx.Search(big[:dim], 10, 0)
 			require.NoError(t, err)

@@ -3,6 +3,7 @@ package recsys
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -35,10 +36,12 @@ const (
 	LossCE
 )
 
-// SASRecOptions configure SASRec. The zero value means the paper's defaults.
+// SASRecOptions configure SASRec. Nil and the zero value mean the paper's defaults; a
+// negative size, rate or duration is an error.
 type SASRecOptions struct {
 	Hidden, Blocks, MaxLen int
-	// Dropout is the drop rate; 0 means DefaultSASRecDropout and a negative value none.
+	// Dropout is the drop rate, below 1; 0 means DefaultSASRecDropout and a negative value
+	// none.
 	Dropout   float64
 	LR        float64
 	BatchSize int
@@ -48,51 +51,73 @@ type SASRecOptions struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS. Results are deterministic for
 	// a given Seed and Workers.
 	Workers int
-	// Progress, when set, is called after every epoch with its mean loss and the training
-	// time so far (not counting the time spent in Progress itself); returning false
-	// stops training early (the model keeps the weights of that epoch).
-	Progress func(epoch int, loss float64, elapsed time.Duration) bool
+	// MaxTrainTime, when positive, ends training after the first epoch that finishes past
+	// that much training time (not counting the time spent in Progress); the model keeps
+	// that epoch's weights and Fit returns nil. Zero means no limit. The weights then depend
+	// on the machine's speed; cancelling the context instead stops at once with an error.
+	MaxTrainTime time.Duration
+	// Progress, when set, is called after every epoch with stage "epoch", Done the epochs
+	// finished, Total the epochs, and Loss the epoch's mean loss per position. The model can
+	// be scored from inside Progress (training waits for it to return).
+	Progress func(Progress)
 }
 
-func (o *SASRecOptions) withDefaults() SASRecOptions {
-	c := *o
-	if c.Hidden <= 0 {
-		c.Hidden = DefaultSASRecHidden
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *SASRecOptions) resolve() (SASRecOptions, error) {
+	var r SASRecOptions
+	if o != nil {
+		r = *o
 	}
-	if c.Blocks <= 0 {
-		c.Blocks = DefaultSASRecBlocks
-	}
-	if c.MaxLen <= 0 {
-		c.MaxLen = DefaultSASRecMaxLen
+	const typ = "SASRecOptions"
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"Hidden", &r.Hidden, DefaultSASRecHidden}, {"Blocks", &r.Blocks, DefaultSASRecBlocks},
+		{"MaxLen", &r.MaxLen, DefaultSASRecMaxLen}, {"BatchSize", &r.BatchSize, DefaultSASRecBatch},
+		{"Epochs", &r.Epochs, DefaultSASRecEpochs}} {
+		if err := positiveInt(typ, f.name, f.v, f.def); err != nil {
+			return r, err
+		}
 	}
 	switch {
-	case c.Dropout == 0:
-		c.Dropout = DefaultSASRecDropout
-	case c.Dropout < 0:
-		c.Dropout = 0
+	case math.IsNaN(r.Dropout) || r.Dropout >= 1:
+		return r, invalidf(typ, "Dropout", "%v is not below 1", r.Dropout)
+	case r.Dropout == 0:
+		r.Dropout = DefaultSASRecDropout
+	case r.Dropout < 0:
+		r.Dropout = 0
 	}
-	if c.LR <= 0 {
-		c.LR = DefaultSASRecLR
+	if err := positiveFloat(typ, "LR", &r.LR, DefaultSASRecLR); err != nil {
+		return r, err
 	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = DefaultSASRecBatch
+	if r.Loss != LossBCE && r.Loss != LossCE {
+		return r, invalidf(typ, "Loss", "unknown loss %d", r.Loss)
 	}
-	if c.Epochs <= 0 {
-		c.Epochs = DefaultSASRecEpochs
+	if r.MaxTrainTime < 0 {
+		return r, invalidf(typ, "MaxTrainTime", "%v is negative (0 means no limit)", r.MaxTrainTime)
 	}
-	return c
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // SASRec is the self-attentive sequential recommender of Kang & McAuley 2018.
 type SASRec struct {
-	Options  SASRecOptions
+	opt      SASRecOptions // resolved
 	net      *sasNet
 	numUsers int
 	pool     sync.Pool // inference workspaces
 }
 
-// NewSASRec returns an unfitted SASRec.
-func NewSASRec(opt SASRecOptions) *SASRec { return &SASRec{Options: opt} }
+// NewSASRec returns an unfitted SASRec; opts nil means the defaults. An out-of-range option
+// is an error wrapping ErrInvalidOptions.
+func NewSASRec(opts *SASRecOptions) (*SASRec, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &SASRec{opt: o}, nil
+}
 
 // Name implements Model.
 func (m *SASRec) Name() string { return "sasrec" }
@@ -101,7 +126,7 @@ func (m *SASRec) Name() string { return "sasrec" }
 func (m *SASRec) Sequential() bool { return true }
 
 func (m *SASRec) init(items int) SASRecOptions {
-	o := m.Options.withDefaults()
+	o := m.opt
 	flat := make([]float32, sasParamCount(items, o.MaxLen, o.Hidden, o.Blocks))
 	p := layoutSAS(flat, items, o.MaxLen, o.Hidden, o.Blocks)
 	initSAS(p, items, o.MaxLen, o.Hidden, rand.New(rand.NewPCG(o.Seed, 0x5a5)))
@@ -114,6 +139,11 @@ func (m *SASRec) init(items int) SASRecOptions {
 // sequence without the last item (at most MaxLen, the most recent), the target at each
 // position is the next item, and the negative is an item drawn uniformly from those the user
 // never trained on. An epoch is NumUsers/BatchSize steps.
+//
+// Each batch's sequences are packed at their true lengths (no padding rows), the dense layers
+// of all sequences run as one float32 matrix product per layer, and the batch is split
+// across the workers with per-worker gradient buffers summed in a fixed order, which keeps
+// training deterministic for a given Seed and Workers.
 func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 	if err := checkSplit(m.Name(), s); err != nil {
 		return err
@@ -149,7 +179,8 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 		var epochPos int
 		for step := 0; step < steps; step++ {
 			if err := ctx.Err(); err != nil {
-				return err
+				m.net, m.numUsers = nil, 0 // unfitted, as before Fit
+				return fmt.Errorf("recsys: sasrec: %w", err)
 			}
 			npos := 0
 			for b := range batch {
@@ -194,11 +225,18 @@ func (m *SASRec) Fit(ctx context.Context, s *Split) error {
 			})
 		}
 		trained += time.Since(epochStart)
-		if o.Progress != nil && !o.Progress(epoch, epochLoss/float64(epochPos), trained) {
+		if o.Progress != nil {
+			o.Progress(Progress{Stage: "epoch", Done: epoch, Total: o.Epochs, Loss: epochLoss / float64(epochPos)})
+		}
+		if o.MaxTrainTime > 0 && trained >= o.MaxTrainTime {
 			break
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		m.net, m.numUsers = nil, 0
+		return fmt.Errorf("recsys: sasrec: %w", err)
+	}
+	return nil
 }
 
 // sample builds one training sequence from a user's training items.

@@ -10,7 +10,7 @@ import (
 // BenchmarkSASRecEpoch times one training epoch of SASRec with the paper's settings on the
 // SASRec "Video" (Amazon Games) data.
 func BenchmarkSASRecEpoch(b *testing.B) {
-	in, err := ReadFile(shareddata.Path(b, "recsys", "sasrec_Video.txt"), FormatSASRec)
+	in, err := LoadInteractionsFile(shareddata.Path(b, "recsys", "sasrec_Video.txt"), FormatSASRec)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func BenchmarkSASRecEpoch(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m := NewSASRec(SASRecOptions{Epochs: 1})
+		m := must(NewSASRec(&SASRecOptions{Epochs: 1}))
 		if err := m.Fit(context.Background(), s); err != nil {
 			b.Fatal(err)
 		}

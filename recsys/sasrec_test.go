@@ -24,10 +24,3 @@ func TestSASRecSampleShiftsAndAvoidsTrainingItems(t *testing.T) {
 		}
 	}
 }
-
-func TestSASRecOptionsDefaults(t *testing.T) {
-	o := (&SASRecOptions{}).withDefaults()
-	assert.Equal(t, SASRecOptions{Hidden: 50, Blocks: 2, MaxLen: 50, Dropout: 0.5, LR: 0.001, BatchSize: 128, Epochs: 200}, o)
-	o = (&SASRecOptions{Dropout: -1}).withDefaults()
-	assert.Equal(t, 0.0, o.Dropout)
-}

@@ -2,17 +2,21 @@ package recsys
 
 import (
 	"bufio"
+	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
 )
 
-// Saved models start with this magic and a format version, followed by the model name and a
-// gob-encoded snapshot of its weights.
+// A saved model is a gob stream of two values: a savedHeader (the magic, the format version
+// and the model name) and the model's snapshot (its resolved options, the shapes and the
+// weights as flat float32 slices or CSR matrices). The options' Progress callbacks are not
+// stored (gob skips func fields).
 const (
 	saveMagic   = "IGRECSYS"
 	saveVersion = 1
@@ -49,8 +53,8 @@ type sasrecSnapshot struct {
 	Flat            []float32
 }
 
-// Save writes a fitted model.
-func Save(w io.Writer, m Model) error {
+// WriteModel writes a fitted model to w in the format LoadModel reads.
+func WriteModel(w io.Writer, m Model) error {
 	enc := gob.NewEncoder(w)
 	var snap any
 	switch m := m.(type) {
@@ -58,27 +62,27 @@ func Save(w io.Writer, m Model) error {
 		if m.byHistory == nil {
 			return ErrNotFitted
 		}
-		snap = knnSnapshot{Options: m.Options, W: *m.byHistory, NumUsers: m.numUsers}
+		snap = knnSnapshot{Options: m.opt, W: *m.byHistory, NumUsers: m.numUsers}
 	case *UserKNN:
 		if m.R == nil {
 			return ErrNotFitted
 		}
-		snap = knnSnapshot{Options: m.Options, W: *m.nbrs, R: *m.R}
+		snap = knnSnapshot{Options: m.opt, W: *m.nbrs, R: *m.R}
 	case *Item2Vec:
 		if m.in == nil {
 			return ErrNotFitted
 		}
-		snap = item2vecSnapshot{Options: m.Options, In: m.in, Out: m.out, NumItems: m.numItems, NumUsers: m.numUsers}
+		snap = item2vecSnapshot{Options: m.opt, In: m.in, Out: m.out, NumItems: m.numItems, NumUsers: m.numUsers}
 	case *TwoTower:
 		if m.flat == nil {
 			return ErrNotFitted
 		}
-		snap = twoTowerSnapshot{Options: m.Options, Flat: m.flat, NumItems: m.numItems, NumUsers: m.numUsers, VecDim: m.vecDim}
+		snap = twoTowerSnapshot{Options: m.opt, Flat: m.flat, NumItems: m.numItems, NumUsers: m.numUsers, VecDim: m.vecDim}
 	case *SASRec:
 		if m.net == nil {
 			return ErrNotFitted
 		}
-		snap = sasrecSnapshot{Options: m.Options, Items: m.net.items, NumUsers: m.numUsers, Flat: m.net.p.flat}
+		snap = sasrecSnapshot{Options: m.opt, Items: m.net.items, NumUsers: m.numUsers, Flat: m.net.p.flat}
 	default:
 		return fmt.Errorf("recsys: save: unsupported model type %T", m)
 	}
@@ -91,46 +95,37 @@ func Save(w io.Writer, m Model) error {
 	return nil
 }
 
-// SaveFile writes a fitted model to path through a temporary file in the same folder that is
-// renamed into place, so a reader never sees a partial file.
-func SaveFile(path string, m Model) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("recsys: save: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// SaveModelFile writes a fitted model to path atomically: through a temporary file in the
+// same folder that is synced and renamed into place, so that a reader never sees a partial
+// file; on error or cancellation the destination is left as it was. A path that names one
+// of inputs (the same file, a hard link or a symbolic link) is refused with an error
+// wrapping ErrOverwritesInput.
+func SaveModelFile(ctx context.Context, path string, m Model, inputs ...string) error {
+	var modelErr error // already prefixed by WriteModel
+	err := atomicfile.Write(ctx, path, &atomicfile.Options{Inputs: inputs}, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if modelErr = WriteModel(bw, m); modelErr != nil {
+			return modelErr
 		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err = Save(bw, m); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("recsys: save %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("recsys: save %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("recsys: save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("recsys: save %s: %w", path, err)
+		return bw.Flush()
+	})
+	switch {
+	case modelErr != nil:
+		return modelErr
+	case err != nil:
+		return fmt.Errorf("recsys: save: %w", err)
 	}
 	return nil
 }
 
-// LoadFile reads a model written by SaveFile.
-func LoadFile(path string) (Model, error) {
+// LoadModelFile reads a model written by SaveModelFile.
+func LoadModelFile(path string) (Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("recsys: load: %w", err)
 	}
 	defer f.Close()
-	m, err := Load(bufio.NewReader(f))
+	m, err := ReadModel(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
@@ -139,8 +134,9 @@ func LoadFile(path string) (Model, error) {
 
 var errCorrupt = errors.New("recsys: load: corrupt model")
 
-// Load reads a model written by Save and checks that its shapes agree.
-func Load(r io.Reader) (Model, error) {
+// ReadModel reads a model written by WriteModel and checks its options and that its shapes
+// agree.
+func ReadModel(r io.Reader) (Model, error) {
 	dec := gob.NewDecoder(r)
 	var h savedHeader
 	if err := dec.Decode(&h); err != nil {
@@ -155,6 +151,10 @@ func Load(r io.Reader) (Model, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, fmt.Errorf("recsys: load %s: weights: %w", h.Model, err)
 		}
+		o, err := s.Options.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", errCorrupt, h.Model, err)
+		}
 		if err := validCSR(&s.W, "W"); err != nil {
 			return nil, err
 		}
@@ -163,7 +163,7 @@ func Load(r io.Reader) (Model, error) {
 				return nil, fmt.Errorf("%w: itemknn similarity is %d×%d", errCorrupt, s.W.Rows, s.W.Cols)
 			}
 			W := s.W
-			return &ItemKNN{Options: s.Options, byHistory: &W, numUsers: s.NumUsers}, nil
+			return &ItemKNN{opt: o, byHistory: &W, numUsers: s.NumUsers}, nil
 		}
 		if err := validCSR(&s.R, "R"); err != nil {
 			return nil, err
@@ -171,7 +171,7 @@ func Load(r io.Reader) (Model, error) {
 		if s.W.Rows != s.W.Cols || s.W.Rows != s.R.Rows {
 			return nil, fmt.Errorf("%w: userknn similarity %d×%d for %d users", errCorrupt, s.W.Rows, s.W.Cols, s.R.Rows)
 		}
-		m := &UserKNN{Options: s.Options}
+		m := &UserKNN{opt: o}
 		W, R := s.W, s.R
 		m.nbrs, m.R, m.Rt = &W, &R, R.Transpose()
 		m.norms = make([]float64, R.Rows)
@@ -189,11 +189,15 @@ func Load(r io.Reader) (Model, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, fmt.Errorf("recsys: load item2vec: weights: %w", err)
 		}
-		d := s.Options.withDefaults().Dim
+		o, err := s.Options.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: item2vec: %w", errCorrupt, err)
+		}
+		d := o.Dim
 		if s.NumItems <= 0 || s.NumUsers < 0 || len(s.In) != s.NumItems*d || len(s.Out) != len(s.In) {
 			return nil, fmt.Errorf("%w: item2vec has %d input values for %d items of dim %d", errCorrupt, len(s.In), s.NumItems, d)
 		}
-		m := &Item2Vec{Options: s.Options, in: s.In, out: s.Out, numItems: s.NumItems, numUsers: s.NumUsers}
+		m := &Item2Vec{opt: o, in: s.In, out: s.Out, numItems: s.NumItems, numUsers: s.NumUsers}
 		m.unit = unitRows(s.In, s.NumItems, d)
 		return m, nil
 	case "twotower":
@@ -201,12 +205,15 @@ func Load(r io.Reader) (Model, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, fmt.Errorf("recsys: load twotower: weights: %w", err)
 		}
-		o := s.Options.withDefaults()
+		o, err := s.Options.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: twotower: %w", errCorrupt, err)
+		}
 		n, d := s.NumItems, o.Dim
 		if n <= 0 || s.NumUsers < 0 || s.VecDim < 0 || len(s.Flat) != 2*n*d+d*d+s.VecDim*d || len(s.Options.ItemVectors) != n*s.VecDim {
 			return nil, fmt.Errorf("%w: twotower has %d weights for %d items of dim %d", errCorrupt, len(s.Flat), n, d)
 		}
-		m := &TwoTower{Options: s.Options, numItems: n, numUsers: s.NumUsers, vecDim: s.VecDim, flat: s.Flat}
+		m := &TwoTower{opt: o, numItems: n, numUsers: s.NumUsers, vecDim: s.VecDim, flat: s.Flat}
 		m.e, m.c, m.w, m.p = m.flat[:n*d], m.flat[n*d:2*n*d], m.flat[2*n*d:2*n*d+d*d], m.flat[2*n*d+d*d:]
 		m.itemVecs = make([]float32, n*d)
 		for i := 0; i < n; i++ {
@@ -218,11 +225,14 @@ func Load(r io.Reader) (Model, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, fmt.Errorf("recsys: load sasrec: weights: %w", err)
 		}
-		o := s.Options.withDefaults()
+		o, err := s.Options.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: sasrec: %w", errCorrupt, err)
+		}
 		if s.Items <= 0 || s.NumUsers < 0 || len(s.Flat) != sasParamCount(s.Items, o.MaxLen, o.Hidden, o.Blocks) {
 			return nil, fmt.Errorf("%w: sasrec has %d weights for %d items", errCorrupt, len(s.Flat), s.Items)
 		}
-		m := &SASRec{Options: s.Options, numUsers: s.NumUsers}
+		m := &SASRec{opt: o, numUsers: s.NumUsers}
 		p := layoutSAS(s.Flat, s.Items, o.MaxLen, o.Hidden, o.Blocks)
 		m.net = &sasNet{items: s.Items, maxLen: o.MaxLen, d: o.Hidden, blocks: o.Blocks, dropout: float32(o.Dropout), p: p}
 		return m, nil

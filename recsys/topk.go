@@ -20,17 +20,22 @@ const (
 	topKItemBlock  = 2048
 )
 
-// TopK returns, for each of the nq queries (row-major nq×dim), the k items (row-major
-// n×dim) with the largest inner product, best first; ties go to the lower item index. It
-// scores blocks of queries against blocks of items with float32 matrix products, in
-// parallel over query blocks (workers 0 means GOMAXPROCS).
-func TopK(ctx context.Context, queries, items []float32, dim, k, workers int) ([][]Hit, error) {
+// TopKInnerProduct is exact maximum-inner-product search for many queries at once: for each
+// of the nq queries (row-major nq×dim) it returns the k items (row-major n×dim) with the
+// largest inner product, best first; ties go to the lower item index. It scores blocks of
+// queries against blocks of items with float32 matrix products, in parallel over query
+// blocks (workers 0 means GOMAXPROCS), and stops promptly, with an error wrapping ctx.Err(),
+// when ctx is cancelled. For cosine similarity, normalise queries and items first.
+func TopKInnerProduct(ctx context.Context, queries, items []float32, dim, k, workers int) ([][]Hit, error) {
 	if dim <= 0 || len(queries)%dim != 0 || len(items)%dim != 0 {
 		return nil, fmt.Errorf("recsys: topk: query (%d values) or item (%d values) matrix is not a multiple of dim %d", len(queries), len(items), dim)
 	}
 	nq, n := len(queries)/dim, len(items)/dim
 	if k <= 0 || n == 0 {
 		return nil, fmt.Errorf("recsys: topk: k = %d over %d items", k, n)
+	}
+	if workers < 0 {
+		return nil, fmt.Errorf("recsys: topk: %d workers", workers)
 	}
 	k = min(k, n)
 	out := make([][]Hit, nq)
@@ -67,7 +72,7 @@ func TopK(ctx context.Context, queries, items []float32, dim, k, workers int) ([
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recsys: topk: %w", err)
 	}
 	return out, nil
 }

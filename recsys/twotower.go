@@ -25,8 +25,9 @@ const (
 	DefaultTwoTowerHistory = 10
 )
 
-// TwoTowerOptions configure TwoTower. The zero value means the defaults above, without the
-// log-Q correction.
+// TwoTowerOptions configure TwoTower. Nil and the zero value mean the defaults above, without
+// the log-Q correction. A negative value is an error, and so is a BatchSize of 1 (in-batch
+// softmax needs a second example as the negative) and a FreqAlpha above 1.
 type TwoTowerOptions struct {
 	Dim, BatchSize, Epochs, History int
 	LR, Temperature, FreqAlpha      float64
@@ -43,18 +44,19 @@ type TwoTowerOptions struct {
 	ItemVectors []float32
 	Seed        uint64
 	Workers     int
-	// Progress, when set, is called after every epoch with its mean loss.
-	Progress func(epoch int, loss float64)
+	// Progress, when set, is called after every epoch with stage "epoch", Done the epochs
+	// finished, Total the epochs, and Loss the epoch's mean in-batch softmax loss.
+	Progress func(Progress)
 }
 
 // TwoTower is a two-tower retrieval model: the item tower is a normalised item embedding
 // (plus a projection of given item vectors), the user tower a normalised linear map of the
 // mean of the history's item representations plus learned context embeddings. It trains with
-// in-batch softmax; with Options.LogQ each logit is corrected by −log p(item), p being the
+// in-batch softmax; with TwoTowerOptions.LogQ each logit is corrected by −log p(item), p being the
 // streaming estimate of the item's per-batch sampling probability (Yi et al. 2019, eq. 3
 // and Algorithm 2).
 type TwoTower struct {
-	Options  TwoTowerOptions
+	opt      TwoTowerOptions // resolved
 	numItems int
 	numUsers int
 	vecDim   int
@@ -64,8 +66,16 @@ type TwoTower struct {
 	itemVecs []float32 // normalised item tower outputs, n×d, for scoring
 }
 
-// NewTwoTower returns an unfitted TwoTower.
-func NewTwoTower(opt TwoTowerOptions) *TwoTower { return &TwoTower{Options: opt} }
+// NewTwoTower returns an unfitted TwoTower; opts nil means the defaults. An out-of-range
+// option is an error wrapping ErrInvalidOptions. The model keeps opts.ItemVectors (it does not
+// copy them): they must not change while the model is in use.
+func NewTwoTower(opts *TwoTowerOptions) (*TwoTower, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &TwoTower{opt: o}, nil
+}
 
 // Name implements Model.
 func (m *TwoTower) Name() string { return "twotower" }
@@ -73,29 +83,46 @@ func (m *TwoTower) Name() string { return "twotower" }
 // Sequential implements Model.
 func (m *TwoTower) Sequential() bool { return false }
 
-func (o TwoTowerOptions) withDefaults() TwoTowerOptions {
-	if o.Dim <= 0 {
-		o.Dim = DefaultTwoTowerDim
+// resolve returns the options with the defaults filled in, or an error wrapping
+// ErrInvalidOptions.
+func (o *TwoTowerOptions) resolve() (TwoTowerOptions, error) {
+	var r TwoTowerOptions
+	if o != nil {
+		r = *o
 	}
-	if o.BatchSize <= 1 {
-		o.BatchSize = DefaultTwoTowerBatch
+	const typ = "TwoTowerOptions"
+	if r.BatchSize == 1 {
+		return r, invalidf(typ, "BatchSize", "1 leaves in-batch softmax without negatives (0 means the default %d)", DefaultTwoTowerBatch)
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = DefaultTwoTowerEpochs
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"Dim", &r.Dim, DefaultTwoTowerDim}, {"BatchSize", &r.BatchSize, DefaultTwoTowerBatch},
+		{"Epochs", &r.Epochs, DefaultTwoTowerEpochs}, {"History", &r.History, DefaultTwoTowerHistory}} {
+		if err := positiveInt(typ, f.name, f.v, f.def); err != nil {
+			return r, err
+		}
 	}
-	if o.History <= 0 {
-		o.History = DefaultTwoTowerHistory
+	for _, f := range []struct {
+		name string
+		v    *float64
+		def  float64
+	}{{"LR", &r.LR, DefaultTwoTowerLR}, {"Temperature", &r.Temperature, DefaultTwoTowerTemperature},
+		{"FreqAlpha", &r.FreqAlpha, DefaultTwoTowerFreqAlpha}} {
+		if err := positiveFloat(typ, f.name, f.v, f.def); err != nil {
+			return r, err
+		}
 	}
-	if o.LR <= 0 {
-		o.LR = DefaultTwoTowerLR
+	if r.FreqAlpha > 1 {
+		return r, invalidf(typ, "FreqAlpha", "%g is above 1 (it is a moving-average weight)", r.FreqAlpha)
 	}
-	if o.Temperature <= 0 {
-		o.Temperature = DefaultTwoTowerTemperature
+	for i, v := range r.ItemVectors {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return r, invalidf(typ, "ItemVectors", "value %d is %v", i, v)
+		}
 	}
-	if o.FreqAlpha <= 0 {
-		o.FreqAlpha = DefaultTwoTowerFreqAlpha
-	}
-	return o
+	return r, checkWorkers(typ, r.Workers)
 }
 
 // freqEstimator is Algorithm 2 of Yi et al. 2019: for each item, A holds the step it was
@@ -130,7 +157,7 @@ func (m *TwoTower) Fit(ctx context.Context, s *Split) error {
 	if err := checkSplit(m.Name(), s); err != nil {
 		return err
 	}
-	o := m.Options.withDefaults()
+	o := m.opt
 	n, d := s.NumItems, o.Dim
 	if o.ItemVectors != nil {
 		if len(o.ItemVectors)%n != 0 || len(o.ItemVectors) == 0 {
@@ -174,7 +201,7 @@ func (m *TwoTower) Fit(ctx context.Context, s *Split) error {
 		batches := 0
 		for lo := 0; lo+o.BatchSize <= len(ex) || (lo == 0 && len(ex) >= 2); lo += o.BatchSize {
 			if err := ctx.Err(); err != nil {
-				return err
+				return fmt.Errorf("recsys: twotower: %w", err)
 			}
 			batch := ex[lo:min(len(ex), lo+o.BatchSize)]
 			step++
@@ -185,15 +212,18 @@ func (m *TwoTower) Fit(ctx context.Context, s *Split) error {
 			batches++
 		}
 		if o.Progress != nil {
-			o.Progress(epoch, total/float64(max(1, batches)))
+			o.Progress(Progress{Stage: "epoch", Done: epoch, Total: o.Epochs, Loss: total / float64(max(1, batches))})
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("recsys: twotower: %w", err)
 	}
 	m.itemVecs = make([]float32, n*d)
 	for i := 0; i < n; i++ {
 		raw := m.itemRaw(int32(i), m.itemVecs[i*d:i*d+d])
 		normalize32(raw)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // itemRaw writes e_i + x_i·P into dst.
@@ -201,7 +231,7 @@ func (m *TwoTower) itemRaw(i int32, dst []float32) []float32 {
 	d := len(dst)
 	copy(dst, m.e[int(i)*d:int(i)*d+d])
 	if m.vecDim > 0 {
-		x := m.Options.ItemVectors[int(i)*m.vecDim:][:m.vecDim]
+		x := m.opt.ItemVectors[int(i)*m.vecDim:][:m.vecDim]
 		for k, xv := range x {
 			if xv != 0 {
 				axpy32(xv, m.p[k*d:k*d+d], dst)
@@ -242,12 +272,12 @@ func (m *TwoTower) userVector(hist []int32, h, u, tmp []float32) float32 {
 
 // Score implements Model.
 func (m *TwoTower) Score(user int, history []int32, dst []float32) error {
-	if err := checkScoreArgs(m.Name(), m.numUsers, len(m.itemVecs)/max(1, m.Options.withDefaults().Dim), user, history, len(dst)); err != nil {
+	d := m.opt.Dim
+	if err := checkScoreArgs(m.Name(), m.numUsers, len(m.itemVecs)/max(1, d), user, history, len(dst)); err != nil {
 		return err
 	}
-	d := m.Options.withDefaults().Dim
-	if len(history) > m.Options.withDefaults().History {
-		history = history[len(history)-m.Options.withDefaults().History:]
+	if len(history) > m.opt.History {
+		history = history[len(history)-m.opt.History:]
 	}
 	h, u, tmp := make([]float32, d), make([]float32, d), make([]float32, d)
 	m.userVector(history, h, u, tmp)

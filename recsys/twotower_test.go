@@ -23,7 +23,7 @@ func TestFreqEstimatorHandValues(t *testing.T) {
 
 func TestTwoTowerRejectsBadItemVectors(t *testing.T) {
 	s := &Split{NumItems: 3, Train: [][]int32{{0, 1, 2}}, Valid: []int32{-1}, Test: []int32{-1}}
-	m := NewTwoTower(TwoTowerOptions{ItemVectors: make([]float32, 7)})
+	m := must(NewTwoTower(&TwoTowerOptions{ItemVectors: make([]float32, 7)}))
 	assert.ErrorContains(t, m.Fit(context.Background(), s), "ItemVectors")
 }
 
@@ -34,8 +34,8 @@ func TestTwoTowerGradientMatchesFiniteDifferences(t *testing.T) {
 	for i := range vecs {
 		vecs[i] = float32(rng.NormFloat64())
 	}
-	o := TwoTowerOptions{Dim: d, BatchSize: 4, Temperature: 0.5, ItemVectors: vecs, LogQ: true}.withDefaults()
-	m := &TwoTower{Options: o, numItems: n, vecDim: k, flat: make([]float32, 2*n*d+d*d+k*d)}
+	o := must((&TwoTowerOptions{Dim: d, BatchSize: 4, Temperature: 0.5, ItemVectors: vecs, LogQ: true}).resolve())
+	m := &TwoTower{opt: o, numItems: n, vecDim: k, flat: make([]float32, 2*n*d+d*d+k*d)}
 	m.e, m.c, m.w, m.p = m.flat[:n*d], m.flat[n*d:2*n*d], m.flat[2*n*d:2*n*d+d*d], m.flat[2*n*d+d*d:]
 	for i := range m.flat {
 		m.flat[i] = float32(rng.NormFloat64() * 0.5)

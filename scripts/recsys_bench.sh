@@ -22,14 +22,14 @@ mkdir -p "$out"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 go build -o "$out/recommend" ./examples/recommend
 if [ "$what" = sasrec ] || [ "$what" = all ]; then
-	"$out/recommend" -data "$data" -model sasrec -protocol sampled100 -eval-every 10 \
-		-max-minutes "${SASREC_MINUTES:-40}" | tee "$out/sasrec_sampled100.log"
+	"$out/recommend" -in "$data" -recommender sasrec -protocol sampled100 -eval-every 10 \
+		-max-minutes "${SASREC_MINUTES:-40}" 2>&1 | tee "$out/sasrec_sampled100.log"
 fi
 if [ "$what" = full ] || [ "$what" = all ]; then
 	for m in itemknn userknn item2vec twotower sasrec; do
 		extra=()
 		if [ "$m" = sasrec ]; then extra=(-max-minutes "${SASREC_MINUTES:-40}"); fi
-		"$out/recommend" -data "$data" -model "$m" -protocol full "${extra[@]}" | tee "$out/full_$m.log" | tail -1
+		"$out/recommend" -in "$data" -recommender "$m" -protocol full "${extra[@]}" 2>&1 | tee "$out/full_$m.log" | tail -1
 	done
 fi
 if [ "$what" = ann ] || [ "$what" = all ]; then

@@ -28,7 +28,7 @@ const (
 	approxSeed = 0x48444253
 )
 
-// approxMST is the approximate path: an inverted-file kNN graph (k-means cells, each
+// approxMST is the approximate path: an inverted-file kNN graph (√n k-means cells, each
 // cell's points searched in the probeLists nearest cells), core distances from it, the
 // minimum spanning forest of the graph under mutual reachability (Kruskal), then Borůvka
 // rounds that join the pieces through the shortest link found from a sample of each piece.

@@ -13,10 +13,10 @@ import (
 func TestApproximateCloseToFast(t *testing.T) {
 	pts := clipLike(11, 4000, 64, 10, 0.1, 0.6)
 	o := Options{MinClusterSize: 15, Mode: Fast}
-	fa, err := Fit(context.Background(), pts, o)
+	fa, err := fitRows(context.Background(), pts, &o)
 	require.NoError(t, err)
 	o.Mode = Approximate
-	ap, err := Fit(context.Background(), pts, o)
+	ap, err := fitRows(context.Background(), pts, &o)
 	require.NoError(t, err)
 	assert.Equal(t, Approximate, ap.Mode)
 	require.Len(t, ap.MST, len(pts)-1)
@@ -40,7 +40,7 @@ func TestApproximateConnectsPieces(t *testing.T) {
 			pts = append(pts, []float64{float64(c) * 100, float64(i % 6), float64(i / 6)})
 		}
 	}
-	res, err := Fit(context.Background(), pts, Options{MinClusterSize: 10, Mode: Approximate, ApproxNeighbors: 5})
+	res, err := fitRows(context.Background(), pts, &Options{MinClusterSize: 10, Mode: Approximate, ApproxNeighbors: 5})
 	require.NoError(t, err)
 	require.Len(t, res.MST, len(pts)-1)
 	assert.Equal(t, 5, res.NumClusters)

@@ -80,3 +80,18 @@ func clipLike(seed uint64, n, d, k int, noise, sigma float64) [][]float64 {
 	rng.Shuffle(n, func(i, j int) { pts[i], pts[j] = pts[j], pts[i] })
 	return pts
 }
+
+// flatten lays rows out row-major in float32, as Fit takes them.
+func flatten(rows [][]float64) ([]float32, int) {
+	if len(rows) == 0 {
+		return nil, 0
+	}
+	d := len(rows[0])
+	out := make([]float32, 0, len(rows)*d)
+	for _, r := range rows {
+		for _, v := range r {
+			out = append(out, float32(v))
+		}
+	}
+	return out, d
+}

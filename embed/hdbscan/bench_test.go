@@ -8,10 +8,10 @@ import (
 // benchFit clusters the benchmark mixture: n unit vectors in 768 dimensions,
 // 20 clusters plus 10% noise, min_cluster_size 15.
 func benchFit(b *testing.B, n int, mode Mode) {
-	pts := clipLike(2025, n, 768, 20, 0.1, 0.6)
+	pts, d := flatten(clipLike(2025, n, 768, 20, 0.1, 0.6))
 	b.ResetTimer()
 	for range b.N {
-		res, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: mode})
+		res, err := Fit(context.Background(), pts, d, &Options{MinClusterSize: 15, Mode: mode})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -35,13 +35,13 @@ func BenchmarkFit100kApprox(b *testing.B) { benchFit(b, 100000, Approximate) }
 // agreement fits the benchmark mixture with both modes and reports the adjusted Rand index
 // of the second's labels against the first's.
 func agreement(b *testing.B, n int, ref, mode Mode) {
-	pts := clipLike(2025, n, 768, 20, 0.1, 0.6)
+	pts, d := flatten(clipLike(2025, n, 768, 20, 0.1, 0.6))
 	for range b.N {
-		a, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: ref})
+		a, err := Fit(context.Background(), pts, d, &Options{MinClusterSize: 15, Mode: ref})
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := Fit(context.Background(), pts, Options{MinClusterSize: 15, Mode: mode})
+		c, err := Fit(context.Background(), pts, d, &Options{MinClusterSize: 15, Mode: mode})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,9 +5,10 @@
 //
 // # Overview
 //
-// [Fit] takes one []float64 per point and [Options] whose zero value is the reference's
-// defaults (min_cluster_size 5, min_samples = min_cluster_size, Excess of Mass, epsilon 0,
-// alpha 1, Euclidean). The [Result] holds what the reference's HDBSCAN object exposes:
+// [Fit] takes the points row-major in one []float32 with their dimension (the module's
+// matrix convention; the numerics run in float64 inside) and *[Options] whose nil or zero
+// value is the reference's defaults (min_cluster_size 5, min_samples = min_cluster_size,
+// Excess of Mass, epsilon 0, alpha 1, Euclidean). The [Result] holds what the reference's HDBSCAN object exposes:
 // labels (-1 is noise), membership probabilities, GLOSH outlier scores, cluster
 // persistence, and, for users who want to inspect them, the core distances, the minimum
 // spanning tree, the single-linkage tree (scipy layout) and the condensed tree.
@@ -33,24 +34,14 @@
 //   - Exact: float64 distances summed in coordinate order without fused multiply-add, the
 //     reference's Prim loop with its tie rules. O(n²·d) time, O(n) memory. Auto takes it
 //     while n²·d is at most [ExactWork].
-//   - Fast: float32 distances from a small C kernel through cgo (dot products in register
-//     blocks of 4×4 rows with AVX-512 or 4×2 with AVX2+FMA, or plain C, chosen at start-up;
-//     a pure Go kernel where cgo is off or the CPU is not amd64). First the k nearest neighbours of every point (k = max(32,
-//     2·min_samples)), each pair computed once in blocks and split among goroutines; then
-//     Prim's loop that owes distances: a point joining the tree updates its listed
-//     neighbours at once, and its distances to everything else are computed later, many
-//     tree points at a time, only when the kNN radii cannot prove the next edge (a pair
-//     outside both lists is at least max(r_a, r_b) apart). O(n²·d) time in blocks,
-//     O(n·(d + k)) memory, never an n×n matrix. The MST is the exact one up to float32
-//     rounding: labels agree with the exact mode (adjusted Rand index 1.0 on the
-//     64-dimensional golden cases and the generated tests).
-//   - Approximate: from [ApproximateThreshold] points. k-means cells over the data (√n of
-//     them), each cell's points searched for their k nearest neighbours among the points of
-//     its 32 nearest cells; core distances from those neighbours; the minimum spanning forest
-//     of that kNN graph under mutual reachability (Kruskal); then Borůvka rounds join the
-//     pieces through the shortest link found from a sample of each piece. Time about
-//     O(n^1.5·d). Labels close to, not equal to, the exact ones (adjusted Rand index
-//     0.990 against the fast mode on 20,000 CLIP-like vectors, BENCHMARKS.md).
+//   - Fast: the same Prim loop on float32 distances, computed in parallel blocks from the k
+//     nearest neighbours of every point (k = max(32, 2·min_samples)) and, only where those
+//     cannot prove the next edge, from the rest. O(n²·d) time, O(n·(d + k)) memory, never an
+//     n×n matrix. The MST is the exact one up to float32 rounding.
+//   - Approximate: from [ApproximateThreshold] points. The core distances and the spanning
+//     tree come from an approximate k-nearest-neighbour graph whose pieces are then joined
+//     by their shortest links found from samples. About O(n^1.5·d) time; labels close to,
+//     not equal to, the exact ones.
 //
 // The float32 modes compute |q|² + |x|² - 2 q·x, whose rounding error is about 1e-7 of
 // the squared norms: near-duplicate points get distances that are only roughly right
@@ -62,10 +53,15 @@
 //
 // # Invariants
 //
-//   - Exact mode reproduces the reference bit for bit on its prims_kdtree path: core
-//     distances, the MST rows in the order found, the single-linkage and condensed trees;
-//     labels identical; probabilities, outlier scores and persistence to 1e-12. The test
-//     reads every case of the shared golden data set.
+//   - Exact mode reproduces the reference bit for bit on its prims_kdtree path, given the
+//     same coordinates: core distances, the MST rows in the order found, the single-linkage
+//     and condensed trees; labels identical; probabilities, outlier scores and persistence
+//     to 1e-12. The golden data set's coordinates are float64, most of them not float32
+//     values, so its test replays them through an unexported float64 entry point that
+//     shares everything after the input with Fit.
+//   - The fast mode's labels agree with the exact mode's (adjusted Rand index at least
+//     0.99 on the 64-dimensional golden cases and on generated CLIP-like data, checked by
+//     the tests).
 //   - MST edges are sorted stably by weight. The reference uses numpy's unstable introsort,
 //     whose order of tied weights differs between numpy versions and CPUs, so the
 //     reference is not tie-stable itself; the golden files carry the stable-sort outputs.
@@ -84,12 +80,15 @@
 //   - Prediction uses the fit's core distances; the reference's prediction data recomputes
 //     them counting the point itself, so a borderline new point can be placed differently.
 //     A Result keeps a float64 copy of the points for prediction.
-//   - Bad input is an error wrapping [ErrInput], never a panic: no points, rows of unequal
-//     length, NaN or ±Inf (with the point and coordinate), fewer points than
-//     min_cluster_size, min_cluster_size below 2, all points identical, a zero vector
-//     under the cosine metric, coordinates beyond ±1e100 (±1e15 in the float32 modes)
-//     where squared distances would overflow. Long work stops when the context is
-//     cancelled.
-//   - The library prints nothing; Options.Progress receives stage names ("core", "mst",
-//     "tree") with counts.
+//   - An option out of range is an error wrapping [ErrInvalidOptions] ("hdbscan: invalid
+//     options: Field: reason"), never replaced by another value. Bad data is an error
+//     wrapping [ErrInput], never a panic: no points, a length that is not a multiple of the
+//     dimension, NaN or ±Inf (with the point and coordinate), fewer points than
+//     min_cluster_size, all points identical, a zero vector under the cosine metric,
+//     coordinates beyond ±1e15 in the float32 modes, where squared distances would
+//     overflow.
+//   - Every stage (core distances, spanning tree, trees and labels) stops soon after the
+//     context is cancelled and Fit returns the context's error.
+//   - The library prints nothing; Options.Progress receives the module's [Progress] with
+//     the stage names "core", "mst" and "tree".
 package hdbscan

@@ -8,19 +8,20 @@ import (
 	"github.com/imagegem/imagegem-go/embed/hdbscan"
 )
 
-// twoBlobs returns two tight groups of 12 points and one far outlier.
-func twoBlobs() [][]float64 {
-	var pts [][]float64
+// twoBlobs returns two tight groups of 12 points and one far outlier, row-major in two
+// dimensions.
+func twoBlobs() []float32 {
+	var pts []float32
 	for c := 0; c < 2; c++ {
 		for i := 0; i < 12; i++ {
-			pts = append(pts, []float64{float64(c)*10 + float64(i%4)*0.2, float64(i/4) * 0.2})
+			pts = append(pts, float32(c)*10+float32(i%4)*0.2, float32(i/4)*0.2)
 		}
 	}
-	return append(pts, []float64{5, 40})
+	return append(pts, 5, 40)
 }
 
 func ExampleFit() {
-	res, err := hdbscan.Fit(context.Background(), twoBlobs(), hdbscan.Options{MinClusterSize: 5})
+	res, err := hdbscan.Fit(context.Background(), twoBlobs(), 2, &hdbscan.Options{MinClusterSize: 5})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -33,8 +34,8 @@ func ExampleFit() {
 }
 
 func ExampleFit_cosine() {
-	pts := [][]float64{{1, 0.01}, {1, 0.02}, {1, 0.03}, {1, 0.04}, {0.01, 1}, {0.02, 1}, {0.03, 1}, {0.04, 1}}
-	res, err := hdbscan.Fit(context.Background(), pts, hdbscan.Options{MinClusterSize: 3, Metric: hdbscan.Cosine})
+	pts := []float32{1, 0.01, 1, 0.02, 1, 0.03, 1, 0.04, 0.01, 1, 0.02, 1, 0.03, 1, 0.04, 1}
+	res, err := hdbscan.Fit(context.Background(), pts, 2, &hdbscan.Options{MinClusterSize: 3, Metric: hdbscan.Cosine})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -45,12 +46,12 @@ func ExampleFit_cosine() {
 }
 
 func ExampleResult_Predict() {
-	res, err := hdbscan.Fit(context.Background(), twoBlobs(), hdbscan.Options{MinClusterSize: 5})
+	res, err := hdbscan.Fit(context.Background(), twoBlobs(), 2, &hdbscan.Options{MinClusterSize: 5})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	labels, _, err := res.Predict([][]float64{{10.3, 0.2}, {0.2, 0.3}, {50, 50}})
+	labels, _, err := res.Predict([]float32{10.3, 0.2, 0.2, 0.3, 50, 50})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -61,7 +62,7 @@ func ExampleResult_Predict() {
 }
 
 func ExampleResult_NumNoise() {
-	res, err := hdbscan.Fit(context.Background(), twoBlobs(), hdbscan.Options{MinClusterSize: 5})
+	res, err := hdbscan.Fit(context.Background(), twoBlobs(), 2, &hdbscan.Options{MinClusterSize: 5})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -72,12 +73,12 @@ func ExampleResult_NumNoise() {
 }
 
 func ExampleReadCSV() {
-	pts, err := hdbscan.ReadCSV(strings.NewReader("0.5,1\n2,3\n"), "points.csv")
-	fmt.Println(pts, err)
-	_, err = hdbscan.ReadCSV(strings.NewReader("0.5,1\n2\n"), "points.csv")
+	pts, dim, err := hdbscan.ReadCSV(strings.NewReader("0.5,1\n2,3\n"), "points.csv")
+	fmt.Println(pts, dim, err)
+	_, _, err = hdbscan.ReadCSV(strings.NewReader("0.5,1\n2\n"), "points.csv")
 	fmt.Println(err)
 	// Output:
-	// [[0.5 1] [2 3]] <nil>
+	// [0.5 1 2 3] 2 <nil>
 	// hdbscan: points.csv line 2: 1 values, earlier lines have 2: invalid input
 }
 
@@ -100,8 +101,8 @@ func ExampleParseSelection() {
 
 func ExampleOptions_progress() {
 	stages := map[string]bool{}
-	opts := hdbscan.Options{MinClusterSize: 5, Progress: func(stage string, done, total int) { stages[stage] = true }}
-	if _, err := hdbscan.Fit(context.Background(), twoBlobs(), opts); err != nil {
+	opts := &hdbscan.Options{MinClusterSize: 5, Progress: func(p hdbscan.Progress) { stages[p.Stage] = true }}
+	if _, err := hdbscan.Fit(context.Background(), twoBlobs(), 2, opts); err != nil {
 		fmt.Println(err)
 		return
 	}

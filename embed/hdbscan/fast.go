@@ -59,7 +59,12 @@ func sqToDist(s float32, cosine bool) float64 {
 }
 
 // fastMST computes core distances and the Prim MST on float32 distances in parallel with
-// O(n·(k + workers·strip)) memory.
+// O(n·(k + workers·strip)) memory. First the k nearest neighbours of every point
+// (k = max(32, 2·min_samples)), each pair computed once in blocks split among goroutines
+// (fastCore); then Prim's loop that owes distances (lazyPrim): a point joining the tree
+// updates its listed neighbours at once, and its distances to everything else are computed
+// later, many tree points at a time, only when the kNN radii cannot prove the next edge (a
+// pair outside both lists is at least max(r_a, r_b) apart).
 func fastMST(ctx context.Context, m *matrix, p params) ([]float64, []Edge, error) {
 	x := toFloat32(m)
 	nb := &neighbours{k: graphDegree(p, m.n)}

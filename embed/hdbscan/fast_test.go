@@ -18,7 +18,7 @@ func TestFastMatchesGolden(t *testing.T) {
 		c := cases[name]
 		require.NotNil(t, c, name)
 		t.Run(name, func(t *testing.T) {
-			res, err := Fit(context.Background(), c.X, c.options(Fast))
+			res, err := fitRows(context.Background(), c.X, c.options(Fast))
 			require.NoError(t, err)
 			assert.Equal(t, Fast, res.Mode)
 			for i, v := range c.Intermediates.CoreDistances {
@@ -40,10 +40,10 @@ func TestFastMatchesExactCLIPLike(t *testing.T) {
 		t.Run(metric.String(), func(t *testing.T) {
 			pts := clipLike(7, 1000, 96, 8, 0.1, 0.6)
 			o := Options{MinClusterSize: 15, Metric: metric, Mode: Exact}
-			ex, err := Fit(context.Background(), pts, o)
+			ex, err := fitRows(context.Background(), pts, &o)
 			require.NoError(t, err)
 			o.Mode = Fast
-			fa, err := Fit(context.Background(), pts, o)
+			fa, err := fitRows(context.Background(), pts, &o)
 			require.NoError(t, err)
 			ari := adjustedRand(ex.Labels, fa.Labels)
 			t.Logf("%v: ARI %.5f, exact %d clusters %d noise, fast %d clusters %d noise", metric, ari,
@@ -64,7 +64,7 @@ func TestFastMatchesExactCLIPLike(t *testing.T) {
 func TestKernelLevels(t *testing.T) {
 	defer forceKernel(2)
 	pts := clipLike(9, 83, 45, 3, 0.1, 0.5)
-	m, err := newMatrix(pts, Euclidean)
+	m, err := newMatrixRows(pts, Euclidean)
 	require.NoError(t, err)
 	x := toFloat32(m)
 	norms := sqNorms(x, 83, 45)
@@ -91,7 +91,7 @@ func TestKernelLevels(t *testing.T) {
 // TestKernelsAgree checks the compiled distance kernel against the portable Go one.
 func TestKernelsAgree(t *testing.T) {
 	pts := clipLike(3, 70, 37, 3, 0.1, 0.5)
-	m, err := newMatrix(pts, Euclidean)
+	m, err := newMatrixRows(pts, Euclidean)
 	require.NoError(t, err)
 	x := toFloat32(m)
 	a := make([]float32, 5*70)
@@ -130,9 +130,9 @@ func TestKernelsAgree(t *testing.T) {
 func TestLazyPrimMatchesPrim(t *testing.T) {
 	for _, alpha := range []float64{1, 0.7} {
 		pts := clipLike(5, 2500, 48, 12, 0.15, 0.7)
-		p, err := resolve(Options{MinClusterSize: 10, Alpha: alpha}, len(pts))
+		p, err := (&Options{MinClusterSize: 10, Alpha: alpha}).resolve(len(pts))
 		require.NoError(t, err)
-		m, err := newMatrix(pts, p.Metric)
+		m, err := newMatrixRows(pts, p.Metric)
 		require.NoError(t, err)
 		x := toFloat32(m)
 		nb := &neighbours{k: graphDegree(p, m.n)}

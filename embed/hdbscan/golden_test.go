@@ -92,8 +92,8 @@ func loadCases(t *testing.T) map[string]*goldenCase {
 	return out
 }
 
-func (c *goldenCase) options(mode Mode) Options {
-	o := Options{
+func (c *goldenCase) options(mode Mode) *Options {
+	o := &Options{
 		MinClusterSize:     c.Params.MinClusterSize,
 		Epsilon:            c.Params.ClusterSelectionEpsilon,
 		Alpha:              c.Params.Alpha,
@@ -134,7 +134,7 @@ func closeFloat(a, b, tol float64) bool {
 func TestGoldenExact(t *testing.T) {
 	for name, c := range loadCases(t) {
 		t.Run(name, func(t *testing.T) {
-			res, err := Fit(context.Background(), c.X, c.options(Exact))
+			res, err := fitRows(context.Background(), c.X, c.options(Exact))
 			require.NoError(t, err)
 			n := len(c.X)
 			exactAlgo := c.Intermediates.Algorithm == "prims_kdtree"
@@ -253,9 +253,9 @@ func TestGoldenReferenceOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o := c.options(Exact)
 			o.ReferenceTieOrder = true
-			res, err := Fit(context.Background(), c.X, o)
+			res, err := fitRows(context.Background(), c.X, o)
 			require.NoError(t, err)
-			p, err := resolve(o, len(c.X))
+			p, err := o.resolve(len(c.X))
 			require.NoError(t, err)
 			mst := res.MST
 			require.Len(t, c.Intermediates.MSTArgsort, len(mst))

@@ -44,18 +44,43 @@ func (r *Result) NumNoise() int {
 	return k
 }
 
-// Fit clusters points (one row per point, all rows of equal length). Options' zero value
-// gives the reference's defaults. Bad input (no points, ragged rows, NaN or Inf, fewer
-// points than MinClusterSize, all points identical) gives an error wrapping ErrInput.
-func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error) {
-	p, err := resolve(opts, len(points))
+// Fit clusters n = len(points)/dim points given row-major, dim coordinates each. A nil
+// opts (or the zero Options) gives the reference's defaults; an option out of range is an
+// error wrapping [ErrInvalidOptions]. Bad data (no points, a length that is not a multiple
+// of dim, NaN or Inf, fewer points than MinClusterSize, all points identical) gives an
+// error wrapping [ErrInput]. Cancelling ctx stops every stage.
+func Fit(ctx context.Context, points []float32, dim int, opts *Options) (*Result, error) {
+	n, err := numPoints(points, dim)
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMatrix(points, p.Metric)
+	p, err := opts.resolve(n)
 	if err != nil {
 		return nil, err
 	}
+	m, err := newMatrix(points, dim, p.Metric)
+	if err != nil {
+		return nil, err
+	}
+	return fit(ctx, m, p)
+}
+
+// fitRows is Fit over float64 rows, for the tests that replay the reference's float64
+// golden data bit for bit.
+func fitRows(ctx context.Context, points [][]float64, opts *Options) (*Result, error) {
+	p, err := opts.resolve(len(points))
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMatrixRows(points, p.Metric)
+	if err != nil {
+		return nil, err
+	}
+	return fit(ctx, m, p)
+}
+
+func fit(ctx context.Context, m *matrix, p params) (*Result, error) {
+	var err error
 	mode := p.Mode
 	if mode == Auto {
 		mode = autoMode(m.n, m.d)
@@ -82,14 +107,20 @@ func Fit(ctx context.Context, points [][]float64, opts Options) (*Result, error)
 	if err != nil {
 		return nil, fmt.Errorf("hdbscan: spanning tree (%v): %w", mode, err)
 	}
-	res := finish(m.n, core, mst, p)
+	res, err := finish(ctx, m.n, core, mst, p)
+	if err != nil {
+		return nil, fmt.Errorf("hdbscan: trees: %w", err)
+	}
 	res.Mode = mode
 	res.model = newModel(m, core, res, p)
 	return res, nil
 }
 
 // finish turns core distances and a spanning tree into the full result.
-func finish(n int, core []float64, mst []Edge, p params) *Result {
+func finish(ctx context.Context, n int, core []float64, mst []Edge, p params) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	p.progress("tree", 0, 1)
 	var sorted []Edge
 	if p.ReferenceTieOrder {
@@ -104,8 +135,14 @@ func finish(n int, core []float64, mst []Edge, p params) *Result {
 	} else {
 		sorted = sortEdges(mst)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	slt := singleLinkage(sorted, n)
 	rows := condense(slt, n, p.MinClusterSize)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	t := newTreeInfo(rows, n)
 	selected, stab := t.selection(p.Selection, p.AllowSingleCluster, p.Epsilon)
 	labels, _ := t.labels(selected, p.AllowSingleCluster, p.Epsilon)
@@ -122,7 +159,7 @@ func finish(n int, core []float64, mst []Edge, p params) *Result {
 		selected:      selected,
 	}
 	p.progress("tree", 1, 1)
-	return res
+	return res, nil
 }
 
 // autoMode is the mode Auto takes for n points of d coordinates.

@@ -2,6 +2,13 @@ package hdbscan
 
 import "math"
 
+// The distance kernels of the float32 modes. With cgo on amd64 a small C kernel computes
+// blocks of squared distances in registers: blocks of 4×4 rows with AVX-512F, 4×2 with
+// AVX2+FMA, or plain C, chosen once at start-up from the CPU's features (forceKernel lowers
+// the level for the tests). Where cgo is off or the CPU is not amd64, the portable Go
+// functions below are the kernel; they are also the reference the tests compare the C
+// kernel with.
+
 // sq32 is the portable squared Euclidean distance of two float32 vectors (four partial
 // sums, as the plain C kernel).
 func sq32(a, b []float32) float32 {

@@ -44,13 +44,20 @@ func newModel(m *matrix, core []float64, r *Result, p params) *model {
 // (-1 for noise) with probability min(lambda, death)/death of that cluster. The core
 // distances of the fitted points are the fit's (the reference's prediction data
 // recomputes them with the point itself counted; see doc.go).
-func (r *Result) Predict(points [][]float64) (labels []int, probabilities []float64, err error) {
+//
+// points holds the new points row-major with the fitted points' dimension.
+func (r *Result) Predict(points []float32) (labels []int, probabilities []float64, err error) {
 	md := r.model
 	if md == nil {
 		return nil, nil, fmt.Errorf("hdbscan: predict: result has no fitted model: %w", ErrInput)
 	}
-	labels = make([]int, len(points))
-	probabilities = make([]float64, len(points))
+	d := md.m.d
+	if len(points)%d != 0 {
+		return nil, nil, fmt.Errorf("hdbscan: predict: %d coordinates are not a whole number of points of the fitted dimension %d: %w", len(points), d, ErrInput)
+	}
+	np := len(points) / d
+	labels = make([]int, np)
+	probabilities = make([]float64, np)
 	k := min(2*md.minSamples, md.m.n)
 	q := &matrix{n: 1, d: md.m.d}
 	type nd struct {
@@ -58,16 +65,15 @@ func (r *Result) Predict(points [][]float64) (labels []int, probabilities []floa
 		d float64
 	}
 	buf := make([]nd, 0, md.m.n)
-	for pi, p := range points {
-		if len(p) != md.m.d {
-			return nil, nil, fmt.Errorf("hdbscan: predict: point %d has %d coordinates, the fitted points %d: %w", pi, len(p), md.m.d, ErrInput)
-		}
-		for c, v := range p {
+	for pi := range np {
+		q.x = q.x[:0]
+		for c, v32 := range points[pi*d : (pi+1)*d] {
+			v := float64(v32)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, nil, fmt.Errorf("hdbscan: predict: point %d, coordinate %d is %v: %w", pi, c, v, ErrInput)
 			}
+			q.x = append(q.x, v)
 		}
-		q.x = append(q.x[:0], p...)
 		if md.metric == Cosine {
 			var s float64
 			for _, v := range q.x {

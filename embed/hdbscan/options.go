@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/imagegem/imagegem-go/internal/progress"
 )
 
 // Metric selects the distance between points.
@@ -120,9 +122,11 @@ const (
 	DefaultApproxNeighbors = 32
 )
 
-// Progress reports the advance of a long stage: stage names are "core", "mst", "tree";
-// done counts up to total.
-type Progress func(stage string, done, total int)
+// Progress is one report of a long stage, shared by the module's packages. Fit's stages
+// are "core" (core distances: Done counts points, or pairs in the fast mode), "mst" (Done
+// counts spanning-tree edges out of n-1) and "tree" (the trees and labels, 0 then 1 of 1).
+// Loss is always 0.
+type Progress = progress.Progress
 
 // Options are the HDBSCAN parameters. The zero value means the reference's defaults:
 // min_cluster_size 5, min_samples = min_cluster_size, eom, epsilon 0, alpha 1, no single
@@ -159,8 +163,9 @@ type Options struct {
 	Workers int
 	// ApproxNeighbors is the kNN-graph degree of the approximate path (0 = default).
 	ApproxNeighbors int
-	// Progress, when set, is called as stages advance.
-	Progress Progress
+	// Progress, when set, is called as stages advance (see [Progress] for the stage names).
+	// Returning from it never stops the work: cancel the context instead.
+	Progress func(Progress)
 }
 
 // params are validated options with defaults filled in.
@@ -170,19 +175,51 @@ type params struct {
 	alpha      float64
 }
 
-// ErrInput marks every error caused by the caller's data or options.
+// ErrInput marks every error caused by the caller's data: no points, ragged or non-finite
+// coordinates, fewer points than MinClusterSize, and the like.
 var ErrInput = errors.New("invalid input")
 
-func resolve(o Options, n int) (params, error) {
-	p := params{Options: o}
+// ErrInvalidOptions marks an Options field outside its range. Errors read
+// "hdbscan: invalid options: Field: reason".
+var ErrInvalidOptions = errors.New("hdbscan: invalid options")
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidOptions, field, fmt.Sprintf(format, args...))
+}
+
+// resolve validates the options, fills in the defaults and derives the parameters of a fit
+// of n points. A nil o means the defaults.
+func (o *Options) resolve(n int) (params, error) {
+	var p params
+	if o != nil {
+		p.Options = *o
+	}
 	if p.MinClusterSize == 0 {
 		p.MinClusterSize = DefaultMinClusterSize
 	}
-	if p.MinClusterSize < 2 {
-		return p, fmt.Errorf("hdbscan: min cluster size %d: %w: must be at least 2", o.MinClusterSize, ErrInput)
+	switch {
+	case p.MinClusterSize < 2:
+		return p, invalid("MinClusterSize", "%d is below 2", p.MinClusterSize)
+	case p.MinSamples < 0:
+		return p, invalid("MinSamples", "%d is negative", p.MinSamples)
+	case p.Selection != EOM && p.Selection != Leaf:
+		return p, invalid("Selection", "%v is neither EOM nor Leaf", p.Selection)
+	case p.Epsilon < 0 || math.IsNaN(p.Epsilon) || math.IsInf(p.Epsilon, 0):
+		return p, invalid("Epsilon", "%v is not a non-negative finite number", p.Epsilon)
+	case p.Alpha < 0 || math.IsNaN(p.Alpha) || math.IsInf(p.Alpha, 0):
+		return p, invalid("Alpha", "%v is not a positive finite number", p.Alpha)
+	case p.Metric != Euclidean && p.Metric != Cosine:
+		return p, invalid("Metric", "%v is neither Euclidean nor Cosine", p.Metric)
+	case p.Mode < Auto || p.Mode > Approximate:
+		return p, invalid("Mode", "%v is not a mode", p.Mode)
+	case p.Workers < 0:
+		return p, invalid("Workers", "%d is negative", p.Workers)
+	case p.ApproxNeighbors < 0:
+		return p, invalid("ApproxNeighbors", "%d is negative", p.ApproxNeighbors)
 	}
-	if p.MinSamples < 0 {
-		return p, fmt.Errorf("hdbscan: min samples %d: %w: must not be negative", o.MinSamples, ErrInput)
+	p.alpha = p.Alpha
+	if p.alpha == 0 {
+		p.alpha = 1
 	}
 	if n < p.MinClusterSize {
 		return p, fmt.Errorf("hdbscan: %d points: %w: fewer than min cluster size %d", n, ErrInput, p.MinClusterSize)
@@ -195,40 +232,12 @@ func resolve(o Options, n int) (params, error) {
 		ms--
 	}
 	// hdbscan_.py hdbscan(): min_samples = min(n-1, min_samples); 0 -> 1.
-	if ms > n-1 {
-		ms = n - 1
-	}
-	if ms < 1 {
-		ms = 1
-	}
-	p.minSamples = ms
-	p.alpha = o.Alpha
-	if p.alpha == 0 {
-		p.alpha = 1
-	}
-	if p.alpha < 0 || math.IsNaN(p.alpha) || math.IsInf(p.alpha, 0) {
-		return p, fmt.Errorf("hdbscan: alpha %v: %w: must be positive and finite", o.Alpha, ErrInput)
-	}
-	if o.Epsilon < 0 || math.IsNaN(o.Epsilon) || math.IsInf(o.Epsilon, 0) {
-		return p, fmt.Errorf("hdbscan: epsilon %v: %w: must be non-negative and finite", o.Epsilon, ErrInput)
-	}
-	if o.Selection != EOM && o.Selection != Leaf {
-		return p, fmt.Errorf("hdbscan: selection %v: %w", o.Selection, ErrInput)
-	}
-	if o.Metric != Euclidean && o.Metric != Cosine {
-		return p, fmt.Errorf("hdbscan: metric %v: %w", o.Metric, ErrInput)
-	}
-	if o.Mode < Auto || o.Mode > Approximate {
-		return p, fmt.Errorf("hdbscan: mode %v: %w", o.Mode, ErrInput)
-	}
-	if o.Workers < 0 || o.ApproxNeighbors < 0 {
-		return p, fmt.Errorf("hdbscan: workers %d, approx neighbors %d: %w: must not be negative", o.Workers, o.ApproxNeighbors, ErrInput)
-	}
+	p.minSamples = max(min(ms, n-1), 1)
 	return p, nil
 }
 
 func (p params) progress(stage string, done, total int) {
 	if p.Progress != nil {
-		p.Progress(stage, done, total)
+		p.Progress(Progress{Stage: stage, Done: done, Total: total})
 	}
 }

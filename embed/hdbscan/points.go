@@ -24,9 +24,42 @@ const (
 
 func (m *matrix) row(i int) []float64 { return m.x[i*m.d : (i+1)*m.d] }
 
-// newMatrix validates points and copies them into a matrix. For the cosine metric the rows
-// are scaled to unit length, as scikit-learn's cosine_distances does before its dot product.
-func newMatrix(points [][]float64, metric Metric) (*matrix, error) {
+// newMatrix validates n = len(points)/dim points given row-major in float32 and copies
+// them into a float64 matrix (exactly: every float32 is a float64).
+func newMatrix(points []float32, dim int, metric Metric) (*matrix, error) {
+	n, err := numPoints(points, dim)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("hdbscan: no points: %w", ErrInput)
+	}
+	m := &matrix{n: n, d: dim, x: make([]float64, n*dim)}
+	for i, v32 := range points {
+		v := float64(v32)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("hdbscan: point %d, coordinate %d is %v: %w", i/dim, i%dim, v, ErrInput)
+		}
+		m.maxAbs = max(m.maxAbs, math.Abs(v))
+		m.x[i] = v
+	}
+	return m.prepare(metric)
+}
+
+// numPoints returns the number of points of dimension dim that points holds.
+func numPoints(points []float32, dim int) (int, error) {
+	if dim <= 0 {
+		return 0, fmt.Errorf("hdbscan: dimension %d: %w: must be positive", dim, ErrInput)
+	}
+	if len(points)%dim != 0 {
+		return 0, fmt.Errorf("hdbscan: %d coordinates are not a whole number of points of dimension %d: %w", len(points), dim, ErrInput)
+	}
+	return len(points) / dim, nil
+}
+
+// newMatrixRows is newMatrix for float64 rows: the path of the tests that replay the
+// reference's float64 golden data, whose coordinates are not float32 values.
+func newMatrixRows(points [][]float64, metric Metric) (*matrix, error) {
 	n := len(points)
 	if n == 0 {
 		return nil, fmt.Errorf("hdbscan: no points: %w", ErrInput)
@@ -47,12 +80,17 @@ func newMatrix(points [][]float64, metric Metric) (*matrix, error) {
 			if math.Abs(v) > maxCoordinate {
 				return nil, fmt.Errorf("hdbscan: point %d, coordinate %d is %v, beyond ±%g where squared distances overflow: %w", i, k, v, maxCoordinate, ErrInput)
 			}
-			if a := math.Abs(v); a > m.maxAbs {
-				m.maxAbs = a
-			}
+			m.maxAbs = max(m.maxAbs, math.Abs(v))
 		}
 		copy(m.row(i), p)
 	}
+	return m.prepare(metric)
+}
+
+// prepare finishes a validated matrix. For the cosine metric the rows are scaled to unit
+// length, as scikit-learn's cosine_distances does before its dot product.
+func (m *matrix) prepare(metric Metric) (*matrix, error) {
+	n := m.n
 	if metric == Cosine {
 		m.maxAbs = 1 // unit rows below
 		for i := 0; i < n; i++ {

@@ -13,9 +13,10 @@ import (
 func TestPredictFittedPoints(t *testing.T) {
 	c := loadCases(t)["blobs_noise_mcs15"]
 	require.NotNil(t, c)
-	res, err := Fit(context.Background(), c.X, c.options(Exact))
+	res, err := fitRows(context.Background(), c.X, c.options(Exact))
 	require.NoError(t, err)
-	labels, probs, err := res.Predict(c.X)
+	x, _ := flatten(c.X)
+	labels, probs, err := res.Predict(x)
 	require.NoError(t, err)
 	agree, members := 0, 0
 	for i, l := range res.Labels {
@@ -40,10 +41,10 @@ func TestPredictNewPoints(t *testing.T) {
 			pts = append(pts, []float64{float64(c)*50 + float64(i%8)*0.5, float64(i/8) * 0.5})
 		}
 	}
-	res, err := Fit(context.Background(), pts, Options{MinClusterSize: 10})
+	res, err := fitRows(context.Background(), pts, &Options{MinClusterSize: 10})
 	require.NoError(t, err)
 	require.Equal(t, 3, res.NumClusters)
-	labels, probs, err := res.Predict([][]float64{{1.6, 1.1}, {101.6, 1.1}, {25, 400}})
+	labels, probs, err := res.Predict([]float32{1.6, 1.1, 101.6, 1.1, 25, 400})
 	require.NoError(t, err)
 	assert.Equal(t, res.Labels[0], labels[0])
 	assert.Equal(t, res.Labels[80], labels[1])
@@ -51,7 +52,7 @@ func TestPredictNewPoints(t *testing.T) {
 	assert.Greater(t, probs[0], 0.5)
 	assert.Equal(t, 0.0, probs[2])
 
-	_, _, err = res.Predict([][]float64{{1, 2, 3}})
+	_, _, err = res.Predict([]float32{1, 2, 3})
 	assert.ErrorIs(t, err, ErrInput)
-	assert.ErrorContains(t, err, "point 0 has 3 coordinates")
+	assert.ErrorContains(t, err, "3 coordinates are not a whole number of points of the fitted dimension 2")
 }

@@ -1,33 +1,35 @@
 // Command embed embeds images and prompts with a CLIP model folder and prints CLIP token
 // ids.
 //
-//	embed images   -model DIR -in FOLDER      -out FILE.parquet
+//	embed images   -model DIR -images FOLDER -out FILE.parquet
 //	embed texts    -model DIR -in prompts.txt -out FILE.parquet
 //	embed tokenize (-vocab FILE.txt.gz | -model DIR) -in prompts.txt
 //
 // images and texts write one row per input (path or line, unit-length embedding, and for
-// images the error when one could not be read) and show a progress bar on stderr.
-// tokenize prints, for each input line, the 77 ids of clip.tokenize(line, truncate=True)
-// separated by spaces.
+// images the error when one could not be read) and draw a progress bar on stderr when it is
+// a terminal. tokenize prints, for each input line, the 77 ids of clip.tokenize(line,
+// truncate=True) separated by spaces. Every command ends with one line of JSON on stdout
+// that sums up what it did. Ctrl-C stops the work and writes nothing.
 package main
 
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/imagegem/imagegem-go/embed"
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/internal/cli"
 )
 
 // imageRow is one row of the images output.
@@ -44,66 +46,98 @@ type textRow struct {
 	Embedding []float32 `parquet:"embedding,list"`
 }
 
-// outputMode is the permission of written parquet files.
-const outputMode = 0o644
+// summary is the last line the images and texts commands print.
+type summary struct {
+	Command string  `json:"command"`
+	Items   int     `json:"items"`
+	Failed  int     `json:"failed"`
+	Dim     int     `json:"dim"`
+	Out     string  `json:"out"`
+	Seconds float64 `json:"seconds"`
+}
 
 // imageExts are the file types the images command picks up.
 var imageExts = []string{".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "embed:", err)
-		os.Exit(1)
-	}
-}
+const usage = "embed images|texts|tokenize [flags] (embed COMMAND -h for its flags)"
+
+func main() { cli.Main("embed", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: embed images|texts|tokenize [flags]")
+		fmt.Fprintf(stderr, "usage: %s\n", usage)
+		return cli.Usagef("a command is required")
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stderr, "usage: %s\n", usage)
+		return flag.ErrHelp
+	case "tokenize":
+		return tokenize(args[1:], stdout, stderr)
+	case "images", "texts":
+		return encode(ctx, args[0], args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "usage: %s\n", usage)
+	return cli.Usagef("unknown command %q (want images, texts or tokenize)", args[0])
+}
+
+func encode(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	synopsis := "embed texts -model DIR -in prompts.txt -out FILE.parquet [flags]"
+	if cmd == "images" {
+		synopsis = "embed images -model DIR -images FOLDER -out FILE.parquet [flags]"
+	}
+	fs := cli.NewFlags("embed "+cmd, synopsis, stderr)
 	model := fs.String("model", "", "model folder (onnx/text_model.onnx, onnx/vision_model.onnx, config files)")
-	in := fs.String("in", "", "input folder (images) or text file, one prompt per line")
+	in, images, transform := new(string), new(string), new(string)
+	if cmd == "images" {
+		fs.StringVar(images, "images", "", "folder of images (.jpg, .jpeg, .png, .webp, .gif), searched recursively")
+		fs.StringVar(transform, "transform", "clip", "image transform: clip, clip-hf or hpsv2")
+	} else {
+		fs.StringVar(in, "in", "", "text file, one prompt per line")
+	}
 	out := fs.String("out", "", "output parquet file")
-	vocab := fs.String("vocab", "", "CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz (tokenize, or to override the folder's)")
+	vocab := fs.String("vocab", "", "CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz, overriding the folder's")
 	batch := fs.Int("batch", 0, "items per run (default 32)")
-	transform := fs.String("transform", "clip", "image transform: clip, clip-hf or hpsv2")
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (default: one per core)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if *in == "" {
-		return errors.New("-in is required")
+	input := *in
+	if cmd == "images" {
+		input = *images
 	}
-	switch args[0] {
-	case "tokenize":
-		return tokenize(*vocab, *model, *in, stdout)
-	case "images", "texts":
-	default:
-		return fmt.Errorf("unknown command %q (want images, texts or tokenize)", args[0])
+	if err := cli.Require(fs, "model", map[string]string{"images": "images", "texts": "in"}[cmd], "out"); err != nil {
+		return err
 	}
-	if *model == "" || *out == "" {
-		return errors.New("-model and -out are required")
+	if err := atomicfile.CheckInputs(*out, input); err != nil {
+		return err
 	}
-	opts := embed.Options{Vocabulary: *vocab, BatchSize: *batch, Session: embed.SessionOptions{IntraOpThreads: *threads}}
-	bar := newProgressBar(stderr, args[0])
-	opts.Progress = bar.update
-	switch args[0] {
-	case "images":
-		tr, err := parseTransform(*transform)
-		if err != nil {
-			return err
+	bar := cli.NewBar(stderr)
+	defer bar.Done()
+	opts := &embed.Options{Vocabulary: *vocab, BatchSize: *batch,
+		Session: embed.SessionOptions{IntraOpThreads: *threads}, Progress: bar.Report}
+	start := time.Now()
+	var s summary
+	var err error
+	if cmd == "images" {
+		tr, terr := parseTransform(*transform)
+		if terr != nil {
+			return terr
 		}
 		opts.ImageOnly = true
 		opts.Preprocessor.Transform = tr
-		return images(ctx, *model, *in, *out, opts, bar)
-	default:
+		s, err = embedImages(ctx, *model, input, *out, opts)
+	} else {
 		opts.TextOnly = true
-		return texts(ctx, *model, *in, *out, opts, bar)
+		s, err = embedTexts(ctx, *model, input, *out, opts)
 	}
+	if err != nil {
+		return err
+	}
+	bar.Done()
+	s.Command, s.Out, s.Seconds = cmd, *out, time.Since(start).Seconds()
+	fmt.Fprintf(stdout, "%d %s embedded, %d failed, written to %s\n", s.Items-s.Failed, cmd, s.Failed, s.Out)
+	return cli.JSON(stdout, s)
 }
 
 func parseTransform(s string) (embed.Transform, error) {
@@ -112,7 +146,7 @@ func parseTransform(s string) (embed.Transform, error) {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown -transform %q (want clip, clip-hf or hpsv2)", s)
+	return 0, cli.Usagef("unknown -transform %q (want clip, clip-hf or hpsv2)", s)
 }
 
 func readLines(path string) ([]string, error) {
@@ -133,29 +167,45 @@ func readLines(path string) ([]string, error) {
 	return lines, nil
 }
 
-func tokenize(vocab, model, in string, stdout io.Writer) error {
+func tokenize(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("embed tokenize", "embed tokenize (-vocab FILE.txt.gz | -model DIR) -in prompts.txt", stderr)
+	model := fs.String("model", "", "model folder whose CLIP tokenizer files to read")
+	vocab := fs.String("vocab", "", "CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz")
+	in := fs.String("in", "", "text file, one prompt per line")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := cli.Require(fs, "in"); err != nil {
+		return err
+	}
 	var tok *embed.CLIPTokenizer
 	var err error
 	switch {
-	case vocab != "":
-		tok, err = embed.LoadCLIPTokenizer(vocab)
-	case model != "":
-		tok, err = embed.LoadFolderTokenizer(model)
+	case *vocab != "":
+		tok, err = embed.LoadCLIPTokenizer(*vocab)
+	case *model != "":
+		tok, err = embed.LoadCLIPTokenizerFromFolder(*model)
 	default:
-		return errors.New("tokenize needs -vocab or -model")
+		fs.Usage()
+		return cli.Usagef("embed tokenize: -vocab or -model is required")
 	}
 	if err != nil {
 		return err
 	}
-	lines, err := readLines(in)
+	lines, err := readLines(*in)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(stdout)
 	buf := make([]byte, 0, 512)
+	truncated := 0
+	ids := make([]int64, embed.ContextLength)
 	for _, line := range lines {
+		if tok.TokenizeInto(ids, line) {
+			truncated++
+		}
 		buf = buf[:0]
-		for i, id := range tok.Tokenize(line) {
+		for i, id := range ids {
 			if i > 0 {
 				buf = append(buf, ' ')
 			}
@@ -166,10 +216,13 @@ func tokenize(vocab, model, in string, stdout io.Writer) error {
 			return err
 		}
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return cli.JSON(stdout, map[string]any{"command": "tokenize", "lines": len(lines), "truncated": truncated})
 }
 
-func images(ctx context.Context, model, dir, out string, opts embed.Options, bar *progressBar) error {
+func embedImages(ctx context.Context, model, dir, out string, opts *embed.Options) (summary, error) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -181,93 +234,68 @@ func images(ctx context.Context, model, dir, out string, opts embed.Options, bar
 		return nil
 	})
 	if err != nil {
-		return err
+		return summary{}, err
 	}
-	m, err := embed.Open(model, opts)
+	m, err := embed.Open(ctx, model, opts)
 	if err != nil {
-		return err
+		return summary{}, err
 	}
 	defer m.Close()
 	embs, errs, err := m.EncodeImages(ctx, paths)
-	bar.done()
 	if err != nil {
-		return err
+		return summary{}, err
 	}
+	d := m.Dim()
 	rows := make([]imageRow, len(paths))
 	failed := 0
 	for i, p := range paths {
-		rows[i] = imageRow{Path: p, Embedding: embs[i]}
+		rows[i] = imageRow{Path: p, Embedding: embs[i*d : (i+1)*d]}
 		if errs[i] != nil {
-			rows[i].Error = errs[i].Error()
+			rows[i] = imageRow{Path: p, Error: errs[i].Error()}
 			failed++
 		}
 	}
-	if err := writeParquet(out, []string{dir}, rows); err != nil {
-		return err
+	if err := writeParquet(ctx, out, dir, rows); err != nil {
+		return summary{}, err
 	}
-	fmt.Fprintf(bar.w, "%d images embedded, %d failed, written to %s\n", len(paths)-failed, failed, out)
-	return nil
+	return summary{Items: len(paths), Failed: failed, Dim: d}, nil
 }
 
-func texts(ctx context.Context, model, in, out string, opts embed.Options, bar *progressBar) error {
+func embedTexts(ctx context.Context, model, in, out string, opts *embed.Options) (summary, error) {
 	lines, err := readLines(in)
 	if err != nil {
-		return err
+		return summary{}, err
 	}
-	m, err := embed.Open(model, opts)
+	m, err := embed.Open(ctx, model, opts)
 	if err != nil {
-		return err
+		return summary{}, err
 	}
 	defer m.Close()
 	embs, err := m.EncodeText(ctx, lines)
-	bar.done()
 	if err != nil {
-		return err
+		return summary{}, err
 	}
+	d := m.Dim()
 	rows := make([]textRow, len(lines))
 	for i, l := range lines {
-		rows[i] = textRow{Line: int64(i + 1), Text: l, Embedding: embs[i]}
+		rows[i] = textRow{Line: int64(i + 1), Text: l, Embedding: embs[i*d : (i+1)*d]}
 	}
-	if err := writeParquet(out, []string{in}, rows); err != nil {
-		return err
+	if err := writeParquet(ctx, out, in, rows); err != nil {
+		return summary{}, err
 	}
-	fmt.Fprintf(bar.w, "%d texts embedded, written to %s\n", len(lines), out)
-	return nil
+	return summary{Items: len(lines), Dim: d}, nil
 }
 
-// writeParquet writes rows to a temporary file beside out and renames it into place; it
-// refuses to overwrite any of the inputs.
-func writeParquet[T any](out string, inputs []string, rows []T) error {
-	abs, err := filepath.Abs(out)
-	if err != nil {
-		return err
-	}
-	for _, in := range inputs {
-		if a, err := filepath.Abs(in); err == nil && a == abs {
-			return fmt.Errorf("output %s is an input", out)
+// writeParquet writes rows to out atomically; it refuses to overwrite the input.
+func writeParquet[T any](ctx context.Context, out, input string, rows []T) error {
+	return atomicfile.Write(ctx, out, &atomicfile.Options{Inputs: []string{input}}, func(f io.Writer) error {
+		w := parquet.NewGenericWriter[T](f, parquet.Compression(&parquet.Zstd))
+		if _, err := w.Write(rows); err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
 		}
-	}
-	f, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	w := parquet.NewGenericWriter[T](f, parquet.Compression(&parquet.Zstd))
-	if _, err := w.Write(rows); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := w.Close(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	// CreateTemp makes the file private; the output is an ordinary 0644 file.
-	if err := f.Chmod(outputMode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), abs)
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		return nil
+	})
 }

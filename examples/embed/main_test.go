@@ -4,21 +4,38 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegem/imagegem-go/embed"
+	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/internal/cli"
+	"github.com/imagegem/imagegem-go/internal/cli/clitest"
 	"github.com/imagegem/imagegem-go/internal/shareddata"
 )
 
 var tinyModel = filepath.Join("..", "..", "embed", "testdata", "tinyclip")
+
+// lastJSON splits the output into the lines before the last and the last line's JSON.
+func lastJSON(t *testing.T, out string) ([]string, map[string]any) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.NotEmpty(t, lines)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &v), out)
+	return lines[:len(lines)-1], v
+}
 
 func TestTokenizeMatchesReference(t *testing.T) {
 	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
@@ -44,18 +61,21 @@ func TestTokenizeMatchesReference(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "prompts.txt")
 	require.NoError(t, os.WriteFile(p, []byte(in.String()), 0o644))
+	for _, src := range [][]string{{"-vocab", vocab}, {"-model", tinyModel}} {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), append([]string{"tokenize", "-in", p}, src...), &out, &out))
+		ids, sum := lastJSON(t, out.String())
+		assert.Equal(t, want, ids)
+		assert.Equal(t, "tokenize", sum["command"])
+		assert.Equal(t, float64(len(want)), sum["lines"])
+	}
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"tokenize", "-vocab", vocab, "-in", p}, &out, &out))
-	assert.Equal(t, strings.Join(want, "\n")+"\n", out.String())
-
-	out.Reset()
-	require.NoError(t, run(context.Background(), []string{"tokenize", "-model", tinyModel, "-in", p}, &out, &out))
-	assert.Equal(t, strings.Join(want, "\n")+"\n", out.String())
-	assert.Error(t, run(context.Background(), []string{"tokenize", "-in", p}, &out, &out))
+	err = run(context.Background(), []string{"tokenize", "-in", p}, &out, &out)
+	assert.ErrorIs(t, err, cli.ErrUsage)
 }
 
 func requireRuntime(t *testing.T) {
-	if err := embed.InitRuntime(embed.RuntimeOptions{}); err != nil {
+	if err := embed.InitRuntime(nil); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}
@@ -70,14 +90,19 @@ func TestTextsAndImagesWriteParquet(t *testing.T) {
 	prompts := filepath.Join(dir, "prompts.txt")
 	require.NoError(t, os.WriteFile(prompts, []byte("a photo of a cat\nsecond line\n"), 0o644))
 	out := filepath.Join(dir, "texts.parquet")
-	var log bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-out", out}, &log, &log))
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-out", out}, &stdout, &stderr))
 	rows, err := parquet.ReadFile[textRow](out)
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
 	assert.Equal(t, "second line", rows[1].Text)
 	assert.Len(t, rows[0].Embedding, 12)
-	assert.Contains(t, log.String(), "2/2")
+	_, sum := lastJSON(t, stdout.String())
+	assert.Equal(t, map[string]any{"command": "texts", "items": 2.0, "failed": 0.0, "dim": 12.0, "out": out, "seconds": sum["seconds"]}, sum)
+	assert.Empty(t, stderr.String(), "no bar when stderr is not a terminal")
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Equal(t, atomicfile.Mode, st.Mode().Perm())
 
 	imgs := filepath.Join(dir, "imgs")
 	require.NoError(t, os.Mkdir(imgs, 0o755))
@@ -86,15 +111,63 @@ func TestTextsAndImagesWriteParquet(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(imgs, "a.png"), src, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(imgs, "b.jpg"), []byte("broken"), 0o644))
 	iout := filepath.Join(dir, "images.parquet")
-	require.NoError(t, run(context.Background(), []string{"images", "-model", tinyModel, "-in", imgs, "-out", iout, "-transform", "hpsv2"}, &log, &log))
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), []string{"images", "-model", tinyModel, "-images", imgs, "-out", iout, "-transform", "hpsv2"}, &stdout, &stderr))
 	irows, err := parquet.ReadFile[imageRow](iout)
 	require.NoError(t, err)
 	require.Len(t, irows, 2)
 	assert.Len(t, irows[0].Embedding, 12)
 	assert.Empty(t, irows[0].Error)
 	assert.Contains(t, irows[1].Error, "b.jpg")
+	assert.Empty(t, irows[1].Embedding)
+	_, sum = lastJSON(t, stdout.String())
+	assert.Equal(t, 1.0, sum["failed"])
 
-	assert.Error(t, run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-out", prompts}, &log, &log))
-	assert.Error(t, run(context.Background(), []string{"images", "-model", tinyModel, "-in", imgs, "-out", iout, "-transform", "nope"}, &log, &log))
-	assert.Error(t, run(context.Background(), []string{"frobnicate", "-in", "x"}, &log, &log))
+	err = run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-out", prompts}, &stdout, &stderr)
+	assert.ErrorIs(t, err, atomicfile.ErrOverwritesInput)
+	err = run(context.Background(), []string{"images", "-model", tinyModel, "-images", imgs, "-out", iout, "-transform", "nope"}, &stdout, &stderr)
+	assert.ErrorIs(t, err, cli.ErrUsage)
+	err = run(context.Background(), []string{"frobnicate"}, &stdout, &stderr)
+	assert.ErrorIs(t, err, cli.ErrUsage)
+	err = run(context.Background(), []string{"texts", "-in", prompts, "-out", out}, &stdout, &stderr)
+	assert.ErrorContains(t, err, "-model is required")
+	err = run(context.Background(), []string{"texts", "-model", tinyModel, "-in", prompts, "-out", out, "-batch", "-1"}, &stdout, &stderr)
+	assert.ErrorIs(t, err, embed.ErrInvalidOptions)
+}
+
+func TestHelpPrintsUsage(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"images", "-h"}, {"texts", "-h"}, {"tokenize", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, &stdout, &stderr)
+		assert.True(t, errors.Is(err, flag.ErrHelp), "%v: %v", args, err)
+		assert.Contains(t, stderr.String(), "usage: embed", args)
+		assert.Equal(t, 0, cli.Status("embed", err, context.Background(), &stderr))
+		if args[0] != "-h" {
+			assert.Contains(t, stderr.String(), "-model", args)
+		}
+	}
+}
+
+// TestInterruptLeavesNoOutput embeds a long prompt file and sends SIGINT mid-run: the
+// program exits within 2 s, with a non-zero status, and writes no output file.
+func TestInterruptLeavesNoOutput(t *testing.T) {
+	requireRuntime(t)
+	bin := clitest.Build(t)
+	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	model, err := filepath.Abs(tinyModel)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "prompts.txt")
+	var b strings.Builder
+	for i := range 300000 {
+		fmt.Fprintf(&b, "a photo of cat number %d\n", i)
+	}
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
+	outDir := filepath.Join(dir, "out")
+	require.NoError(t, os.Mkdir(outDir, 0o755))
+	out := filepath.Join(outDir, "texts.parquet")
+	r := clitest.Interrupt(t, bin, []string{"texts", "-model", model, "-vocab", vocab, "-in", in, "-out", out}, "", 1500*time.Millisecond)
+	assert.Equal(t, 130, r.Status, r.Stderr)
+	assert.Empty(t, clitest.Files(t, outDir))
+	assert.NotContains(t, r.Stdout, "{", "no summary after an interrupt")
 }

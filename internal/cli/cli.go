@@ -61,6 +61,8 @@ func Status(name string, err error, ctx context.Context, stderr io.Writer) int {
 	if !strings.HasPrefix(msg, name+": ") {
 		msg = name + ": " + msg
 	}
+	// A flag set named after the program would repeat its name after "usage: ".
+	msg = strings.Replace(msg, name+": usage: "+name+": ", name+": usage: ", 1)
 	fmt.Fprintln(stderr, msg)
 	switch {
 	case errors.Is(err, ErrUsage):

@@ -24,6 +24,7 @@ func TestStatusPrefixesOnceAndMapsErrors(t *testing.T) {
 		{errors.New("w2w: bad file"), 1, "w2w: bad file\n"},
 		{errors.New("bad file"), 1, "w2w: bad file\n"},
 		{Usagef("-in is required"), 2, "w2w: usage: -in is required\n"},
+		{Usagef("w2w: -in is required"), 2, "w2w: usage: -in is required\n"},
 		{fmt.Errorf("reduce: %w", context.Canceled), 130, "w2w: reduce: context canceled\n"},
 	}
 	for _, c := range cases {

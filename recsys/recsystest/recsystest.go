@@ -83,7 +83,7 @@ func Run(t *testing.T, newModel func(seed uint64) recsys.Model) {
 	}
 	t.Run("RanksHeldOutItem", func(t *testing.T) {
 		for _, p := range []recsys.Protocol{recsys.ProtocolFull, recsys.ProtocolSampled100} {
-			met, err := recsys.Evaluate(ctx, m, s, recsys.EvalOptions{Protocol: p, Ks: []int{10}})
+			met, err := recsys.Evaluate(ctx, m, s, &recsys.EvalOptions{Protocol: p, Ks: []int{10}})
 			if err != nil {
 				t.Fatalf("%s: Evaluate: %v", p, err)
 			}

@@ -76,13 +76,13 @@ func build(model string, c map[string]float64, seed uint64) (recsys.Model, error
 	}
 	switch model {
 	case "item2vec":
-		return recsys.NewItem2Vec(recsys.Item2VecOptions{Seed: seed, Dim: int(c["dim"]), Negatives: int(c["neg"]),
+		return recsys.NewItem2Vec(&recsys.Item2VecOptions{Seed: seed, Dim: int(c["dim"]), Negatives: int(c["neg"]),
 			Epochs: int(c["epochs"]), LR: c["lr"], MaxPairs: int(c["pairs"]), Window: int(c["window"]),
-			Scoring: recsys.Item2VecScoring(c["scoring"])}), nil
+			Scoring: recsys.Item2VecScoring(c["scoring"])})
 	case "twotower":
-		return recsys.NewTwoTower(recsys.TwoTowerOptions{Seed: seed, Dim: int(c["dim"]), BatchSize: int(c["batch"]),
+		return recsys.NewTwoTower(&recsys.TwoTowerOptions{Seed: seed, Dim: int(c["dim"]), BatchSize: int(c["batch"]),
 			Epochs: int(c["epochs"]), LR: c["lr"], Temperature: c["temp"], LogQ: c["logq"] != 0,
-			History: int(c["history"])}), nil
+			History: int(c["history"])})
 	}
 	return nil, fmt.Errorf("unknown -model %q (item2vec or twotower)", model)
 }
@@ -112,7 +112,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	in, err := recsys.ReadFile(*data, recsys.FormatSASRec)
+	in, err := recsys.LoadInteractionsFile(*data, recsys.FormatSASRec)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func run() error {
 			return err
 		}
 		train := time.Since(start)
-		met, err := recsys.Evaluate(ctx, m, split, recsys.EvalOptions{Protocol: recsys.ProtocolFull, Stage: recsys.StageValid, Seed: *seed})
+		met, err := recsys.Evaluate(ctx, m, split, &recsys.EvalOptions{Protocol: recsys.ProtocolFull, Stage: recsys.StageValid, Seed: *seed})
 		if err != nil {
 			return err
 		}
