@@ -79,7 +79,7 @@ func TestLeaveOneLastAgreesWithRecsysOnSyntheticRelease(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "inter.txt")
 		ids, err := imagegem.WriteSASRec(ctx, path, inters)
 		require.NoError(t, err)
-		in, err := recsys.ReadFile(path, recsys.FormatSASRec)
+		in, err := recsys.LoadInteractionsFile(path, recsys.FormatSASRec)
 		require.NoError(t, err)
 		back := func(list func(int) string) func(string) string {
 			return func(id string) string {
@@ -122,7 +122,7 @@ func TestLeaveOneLastAgreesWithRecsysOnRealSequences(t *testing.T) {
 	require.Greater(t, len(inters), 100_000)
 	want, wantTrain := imagegemHeldOut(t, imagegem.SplitLeaveOneLast(inters))
 
-	in, err := recsys.ReadFile(path, recsys.FormatSASRec)
+	in, err := recsys.LoadInteractionsFile(path, recsys.FormatSASRec)
 	require.NoError(t, err)
 	same := func(s string) string { return s }
 	got, gotTrain := recsysHeldOut(t, in, same, same)
