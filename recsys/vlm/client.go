@@ -59,7 +59,7 @@ type Stats struct {
 // concurrent use; Options.Concurrency bounds the requests in flight.
 type Client struct {
 	opts    Options
-	profile Profile
+	profile ServerProfile
 	api     openai.Client
 	sem     chan struct{}
 	// noSchema is set once the server has refused structured output.
@@ -89,8 +89,8 @@ func New(opts *Options) (*Client, error) {
 // Options returns the resolved options (the API key included).
 func (c *Client) Options() Options { return c.opts }
 
-// Profile returns the server profile in use.
-func (c *Client) Profile() Profile { return c.profile }
+// ServerProfile returns the server profile in use.
+func (c *Client) ServerProfile() ServerProfile { return c.profile }
 
 // MaxImages is the most images one request may carry (0: no limit).
 func (c *Client) MaxImages() int { return c.opts.MaxImages }

@@ -89,10 +89,10 @@ type Options struct {
 
 // resolve returns the options with the defaults filled in, or an error wrapping
 // ErrInvalidOptions.
-func (o *Options) resolve() (Options, Profile, error) {
+func (o *Options) resolve() (Options, ServerProfile, error) {
 	const typ = "Options"
 	if o == nil {
-		return Options{}, Profile{}, invalidf(typ, "Model", "required (nil options)")
+		return Options{}, ServerProfile{}, invalidf(typ, "Model", "required (nil options)")
 	}
 	r := *o
 	prof, err := ProfileOf(r.Server)

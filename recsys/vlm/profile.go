@@ -17,9 +17,9 @@ const (
 	ServerOllama Server = "ollama"
 )
 
-// Profile is what the client knows about a server. Options.Server picks one; the Options
+// ServerProfile is what the client knows about a server. Options.Server picks one; the Options
 // fields MaxImages and MaxImageBytes override its limits.
-type Profile struct {
+type ServerProfile struct {
 	Server Server
 	// MaxImages is the number of images the server takes in one prompt by default; 0 means
 	// no known limit. vLLM's default is 1 ("The default number of image inputs per prompt is
@@ -43,7 +43,7 @@ type Profile struct {
 // response_format.json_schema.schema; a flat "schema" under json_schema is silently
 // unconstrained, tools/server/README.md and server-common.cpp) needs no special case: the
 // client always sends the OpenAI form, json_schema.{name, schema, strict}.
-var profiles = map[Server]Profile{
+var profiles = map[Server]ServerProfile{
 	ServerOpenAI: {Server: ServerOpenAI, StructuredOutput: true, DefaultBaseURL: "https://api.openai.com/v1",
 		Notes: "the reference API"},
 	ServerVLLM: {Server: ServerVLLM, MaxImages: 1, StructuredOutput: true, DefaultBaseURL: "http://localhost:8000/v1",
@@ -55,13 +55,13 @@ var profiles = map[Server]Profile{
 }
 
 // ProfileOf returns the profile of a server; "" is ServerOpenAI.
-func ProfileOf(s Server) (Profile, error) {
+func ProfileOf(s Server) (ServerProfile, error) {
 	if s == "" {
 		s = ServerOpenAI
 	}
 	p, ok := profiles[s]
 	if !ok {
-		return Profile{}, fmt.Errorf("%w: Options.Server: unknown server %q (want openai, vllm, llamacpp or ollama)", ErrInvalidOptions, s)
+		return ServerProfile{}, fmt.Errorf("%w: Options.Server: unknown server %q (want openai, vllm, llamacpp or ollama)", ErrInvalidOptions, s)
 	}
 	return p, nil
 }
