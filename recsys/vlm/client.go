@@ -63,7 +63,7 @@ type Client struct {
 	api     openai.Client
 	sem     chan struct{}
 	// noSchema is set once the server has refused structured output.
-	noSchema atomic.Bool
+	noSchema                                atomic.Bool
 	requests, retries, cacheHits, fallbacks atomic.Int64
 }
 
@@ -222,10 +222,44 @@ func (c *Client) send(ctx context.Context, params openai.ChatCompletionNewParams
 		}
 		last = err
 		if !retryable(err) {
-			return Reply{Attempts: attempt + 1}, fmt.Errorf("%w: %v", ErrRequest, err)
+			return Reply{Attempts: attempt + 1}, &requestError{msg: describe(err), err: err}
 		}
 	}
-	return Reply{Attempts: c.opts.Attempts}, fmt.Errorf("%w after %d attempts: %v", ErrRequest, c.opts.Attempts, last)
+	return Reply{Attempts: c.opts.Attempts}, &requestError{msg: fmt.Sprintf("after %d attempts: %s", c.opts.Attempts, describe(last)), err: last}
+}
+
+// requestError is a failed request: it is ErrRequest and wraps the last try's error.
+type requestError struct {
+	msg string
+	err error
+}
+
+func (e *requestError) Error() string {
+	if strings.HasPrefix(e.msg, "after ") {
+		return ErrRequest.Error() + " " + e.msg
+	}
+	return ErrRequest.Error() + ": " + e.msg
+}
+func (e *requestError) Unwrap() []error { return []error{ErrRequest, e.err} }
+
+// describe is an error with the server's message when it sent one (the SDK's own text
+// holds only the status).
+func describe(err error) string {
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) {
+		return err.Error()
+	}
+	msg := apiErr.Message
+	if msg == "" {
+		msg = apiErr.RawJSON()
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	if msg == "" {
+		return err.Error()
+	}
+	return err.Error() + ": " + msg
 }
 
 func (c *Client) log(msg string, args ...any) {
@@ -262,7 +296,7 @@ func isSchemaRefusal(err error) bool {
 	if s != http.StatusBadRequest && s != http.StatusUnprocessableEntity {
 		return false
 	}
-	msg := strings.ToLower(err.Error())
+	msg := strings.ToLower(describe(err))
 	for _, w := range []string{"response_format", "json_schema", "schema", "grammar", "structured"} {
 		if strings.Contains(msg, w) {
 			return true

@@ -32,7 +32,9 @@ type Candidate struct {
 	Text  string
 }
 
-func (c Candidate) hasImage() bool { return c.Image.Path != "" || c.Image.Data != nil || c.Image.URL != "" }
+func (c Candidate) hasImage() bool {
+	return c.Image.Path != "" || c.Image.Data != nil || c.Image.URL != ""
+}
 
 // ScoreOptions configure ScoreCandidates. Nil and zero fields mean the defaults.
 type ScoreOptions struct {
