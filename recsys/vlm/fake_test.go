@@ -1,6 +1,7 @@
 package vlm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,10 +43,18 @@ func newFake(t *testing.T, script ...action) *fake {
 			http.Error(w, "not found: "+r.URL.Path, http.StatusNotFound)
 			return
 		}
-		a(w, r)
+		a(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, m)))
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+type bodyKey struct{}
+
+// bodyOf returns the decoded body of a request the fake received.
+func bodyOf(r *http.Request) map[string]any {
+	m, _ := r.Context().Value(bodyKey{}).(map[string]any)
+	return m
 }
 
 func (f *fake) requests() []map[string]any {
