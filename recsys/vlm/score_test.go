@@ -229,4 +229,3 @@ func TestTable7Row(t *testing.T) {
 	assert.Equal(t, 2, RankOf([]CandidateScore{{ID: "a"}, {ID: "b"}}, "b"))
 	assert.Equal(t, 0, RankOf(nil, "b"))
 }
-
