@@ -16,6 +16,10 @@
 //	-max-images N     images the server takes per request (vLLM: --limit-mm-per-prompt); it
 //	                  must be at least H = 5 for the profile
 //	-data DIR         the release folder (required)
+//	-kind K           images (default: user–image interactions, candidate images scored with
+//	                  the image rubric) or models (user–LoRA interactions, candidate models
+//	                  captioned from their most-liked prompts and scored with the model bands;
+//	                  the profile comes from the user's latest images before the held-out one)
 //	-images DIR       local image files named <imageId>.<jpeg|jpg|png|webp>; images missing
 //	                  there are sent as their release URL for the server to fetch
 //	-users N          users to evaluate (the paper: 20)
@@ -41,6 +45,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imagegem/imagegem-go/imagegem"
@@ -94,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		users       = fs.Int("users", 20, "users to evaluate")
 		trials      = fs.Int("trials", vlm.DefaultTrials, "randomized scoring: requests per user")
 		k           = fs.Int("k", 0, "randomized scoring: candidates per request (0: automatic)")
+		kind        = fs.String("kind", "images", "images (user–image interactions, image ranking) or models (user–LoRA interactions, model captioning and ranking)")
 		recommender = fs.String("recommender", "itemknn", "first stage: itemknn|userknn|item2vec")
 		seed        = fs.Uint64("seed", 0, "random seed")
 		cacheDir    = fs.String("cache", "", "reply cache `folder`")
@@ -108,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *users < 1 || *trials < 1 || *k < 0 || *maxImages < 0 || *timeout <= 0 {
 		return cli.Usagef("-users and -trials must be positive, -k and -max-images not negative, -timeout positive")
+	}
+	if *kind != "images" && *kind != "models" {
+		return cli.Usagef("-kind %q: want images or models", *kind)
 	}
 	start := time.Now()
 	client, err := vlm.New(&vlm.Options{BaseURL: *baseURL, Model: *model, Server: vlm.Server(*server), MaxImages: *maxImages,
@@ -124,11 +133,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rel.Close()
-	inters, err := rel.Interactions(ctx, imagegem.UserImage, nil)
+	ikind := imagegem.UserImage
+	if *kind == "models" {
+		ikind = imagegem.UserModel
+	}
+	inters, err := rel.Interactions(ctx, ikind, nil)
 	if err != nil {
 		return err
 	}
-	in, userIDs, itemIDs, err := toRecsys(inters)
+	in, userIDs, itemIDs, times, err := toRecsys(inters)
 	if err != nil {
 		return err
 	}
@@ -180,33 +193,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var lines []scoreLine
 	var firstRanks, vlmRanks []int
 	kUsed := *k
+	mi := client.MaxImages()
+	if *kind == "models" {
+		mi = 0 // text candidates: no image limit
+	}
 	if kUsed == 0 {
 		kUsed = vlm.DefaultK
-		if mi := client.MaxImages(); mi > 0 {
+		if mi > 0 {
 			kUsed = min(kUsed, mi)
 		}
 	}
-	if mi := client.MaxImages(); mi > 0 && kUsed > mi {
+	if mi > 0 && kUsed > mi {
 		return cli.Usagef("-k %d is above the server's %d images per request", kUsed, mi)
 	}
 	for i, p := range picked {
-		hist := split.History(p.user, recsys.StageTest)
-		hist = hist[max(0, len(hist)-vlm.HistoryLength):]
-		histImages, histIDs, err := images(hist)
-		if err != nil {
-			return err
+		var histImages []vlm.Image
+		var histIDs []int64
+		var cands []vlm.Candidate
+		if *kind == "images" {
+			hist := split.History(p.user, recsys.StageTest)
+			hist = hist[max(0, len(hist)-vlm.HistoryLength):]
+			if histImages, histIDs, err = images(hist); err != nil {
+				return err
+			}
+			candImages, candIDs, err := images(p.top)
+			if err != nil {
+				return err
+			}
+			for j := range p.top {
+				cands = append(cands, vlm.Candidate{ID: strconv.FormatInt(candIDs[j], 10), Image: candImages[j]})
+			}
+		} else {
+			if histImages, histIDs, err = userImagesBefore(ctx, rel, *imagesDir, userIDs[p.user], times[p.user]); err != nil {
+				return err
+			}
+			if cands, err = modelCandidates(ctx, client, rel, p.top, itemIDs); err != nil {
+				return err
+			}
+		}
+		if len(histImages) == 0 {
+			fmt.Fprintf(stderr, "user %d/%d: no images before the held-out item; skipped\n", i+1, len(picked))
+			continue
 		}
 		prof, err := client.DescribeUser(ctx, histImages, nil)
 		if err != nil {
 			return fmt.Errorf("user %s: profile: %w", userIDs[p.user], err)
-		}
-		candImages, candIDs, err := images(p.top)
-		if err != nil {
-			return err
-		}
-		cands := make([]vlm.Candidate, len(p.top))
-		for j := range cands {
-			cands[j] = vlm.Candidate{ID: strconv.FormatInt(candIDs[j], 10), Image: candImages[j]}
 		}
 		so := &vlm.ScoreOptions{Trials: *trials, K: min(kUsed, len(cands)), Seed: *seed + uint64(p.user)}
 		scores, err := client.ScoreCandidates(ctx, prof, cands, so)
@@ -242,24 +273,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // toRecsys turns the release's interactions (ordered by user, then time) into dense
-// sequences.
-func toRecsys(inters []imagegem.Interaction) (*recsys.Interactions, []string, []int64, error) {
+// sequences; times holds each user's last interaction time (the held-out item's).
+func toRecsys(inters []imagegem.Interaction) (*recsys.Interactions, []string, []int64, []time.Time, error) {
 	items := recsys.NewIDMap()
 	var users []string
+	var times []time.Time
 	var seqs [][]int32
 	for _, x := range inters {
 		if len(users) == 0 || users[len(users)-1] != x.User {
 			users = append(users, x.User)
 			seqs = append(seqs, nil)
+			times = append(times, time.Time{})
 		}
 		seqs[len(seqs)-1] = append(seqs[len(seqs)-1], items.Add(strconv.FormatInt(x.Item, 10)))
+		times[len(times)-1] = x.Time
 	}
 	itemIDs := make([]int64, items.Len())
 	for i, s := range items.IDs() {
 		itemIDs[i], _ = strconv.ParseInt(s, 10, 64)
 	}
 	in, err := recsys.NewInteractions(seqs, items.Len())
-	return in, users, itemIDs, err
+	return in, users, itemIDs, times, err
+}
+
+// userImagesBefore returns the user's latest H images made before t (so that the held-out
+// model's own images do not describe the user).
+func userImagesBefore(ctx context.Context, rel *imagegem.Release, dir, user string, t time.Time) ([]vlm.Image, []int64, error) {
+	all, err := rel.UserImages(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ims []vlm.Image
+	var ids []int64
+	for _, im := range all {
+		if !im.CreatedAt.Before(t) {
+			continue
+		}
+		v, err := imageOf(ctx, rel, dir, im.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		ims, ids = append(ims, v), append(ids, im.ID)
+	}
+	n := len(ims)
+	return ims[max(0, n-vlm.HistoryLength):], ids[max(0, n-vlm.HistoryLength):], nil
+}
+
+// modelPrompts is how many most-liked prompts describe a model.
+const modelPrompts = 5
+
+// modelCandidates captions the candidate models from their most-liked prompts (one request
+// for all of them) and returns them as text candidates.
+func modelCandidates(ctx context.Context, client *vlm.Client, rel *imagegem.Release, top []int32, itemIDs []int64) ([]vlm.Candidate, error) {
+	infos := make([]vlm.ModelInfo, len(top))
+	for j, it := range top {
+		id := itemIDs[it]
+		v, err := rel.ModelVersion(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ims, err := rel.VersionImages(ctx, id, 0)
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(ims, func(a, b int) bool { return ims[a].Reactions.Total() > ims[b].Reactions.Total() })
+		info := vlm.ModelInfo{ID: strconv.FormatInt(id, 10), Name: v.ModelName}
+		for _, im := range ims {
+			if pr := im.Generation.Prompt; pr != "" && len(info.Prompts) < modelPrompts {
+				info.Prompts = append(info.Prompts, pr)
+			}
+		}
+		infos[j] = info
+	}
+	captions, err := client.DescribeModels(ctx, infos, nil)
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]vlm.Candidate, len(infos))
+	for j, info := range infos {
+		text := captions[info.ID]
+		if text == "" { // left out of the reply: its name and prompts speak for it
+			text = info.Name + ": " + strings.Join(info.Prompts, "; ")
+		}
+		cands[j] = vlm.Candidate{ID: info.ID, Text: text}
+	}
+	return cands, nil
 }
 
 // pick is a user whose held-out item is in the first stage's top M.
