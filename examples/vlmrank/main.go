@@ -207,6 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("-k %d is above the server's %d images per request", kUsed, mi)
 	}
 	for i, p := range picked {
+		fmt.Fprintf(stderr, "user %d/%d: %s: profile and scoring\n", i+1, len(picked), userIDs[p.user])
 		var histImages []vlm.Image
 		var histIDs []int64
 		var cands []vlm.Candidate
