@@ -13,9 +13,10 @@ const maxJSONDepth = 32
 // commas, Python's True/False/None, and a value cut off at the end of the text (what was read
 // is kept, the open containers are closed). Objects keep their keys in order.
 type lenient struct {
-	s   string
-	i   int
-	cut bool // the text ended inside a value
+	s    string
+	i    int
+	cut  bool // the text ended inside a value
+	deep bool // the nesting went past maxJSONDepth
 }
 
 // object is a JSON object with its keys in order.
@@ -51,7 +52,13 @@ func jsonValues(text string) (vals []any, cut bool) {
 			i = p.i
 			continue
 		}
-		i += j + 1
+		// A container nested past maxJSONDepth kept nothing, and neither would any start
+		// inside it: resume after it, which keeps hostile nesting linear.
+		if p.deep {
+			i = max(i+j+1, p.i)
+		} else {
+			i += j + 1
+		}
 	}
 	return vals, cut
 }
@@ -88,6 +95,7 @@ func (p *lenient) ws() {
 // value reads one value; ok is false when nothing value-like starts here.
 func (p *lenient) value(depth int) (any, bool) {
 	if depth > maxJSONDepth {
+		p.deep = true
 		return nil, false
 	}
 	p.ws()

@@ -2,6 +2,7 @@ package vlm
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,6 +45,8 @@ func TestParseScoresSurvivesRealReplies(t *testing.T) {
 		{"truncated", `[{"id": "1", "score": 85, "explanation": "good"}, {"id": "2", "score": 40, "explanation": "the backgr`, map[string]float64{"1": 85, "2": 40}, []string{"3"}, nil, true},
 		{"truncated in a number", `[{"id": "1", "score": 85}, {"id": "2", "score": 4`, map[string]float64{"1": 85, "2": 4}, []string{"3"}, nil, true},
 		{"lines without JSON", "Image 1: 85/100 - same subject\nImage 2: 40 - different style\n**3**: 72", all, nil, nil, false},
+		{"stray quote before the JSON", `{"note [{"id": "1", "score": 85}, {"id": "2", "score": 40}, {"id": "3", "score": 72}]`, all, nil, nil, false},
+		{"deep nesting before the JSON", strings.Repeat("{a:", 100) + ` [{"id": "1", "score": 85}, {"id": "2", "score": 40}, {"id": "3", "score": 72}]`, all, nil, nil, true},
 		{"python literals", `[{'id': '1', 'score': 85, 'ok': True}, {'id': '2', 'score': 40, 'note': None}, {'id': '3', 'score': 72}]`, all, nil, nil, false},
 		{"nothing", "I cannot rate these images.", map[string]float64{}, ids, nil, false},
 		{"empty", "", map[string]float64{}, ids, nil, false},
