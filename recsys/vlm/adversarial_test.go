@@ -26,7 +26,7 @@ func TestParseScoresIsFastOnHostileReplies(t *testing.T) {
 		t0 := time.Now()
 		ParseScores(s, []string{"1", "2"}, false)
 		_, _ = ParseProfile(s)
-		if d := time.Since(t0); d > 200*time.Millisecond {
+		if d := time.Since(t0); d > time.Second {
 			t.Errorf("%.12q…: %v", s, d)
 		}
 	}
