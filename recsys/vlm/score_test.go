@@ -30,7 +30,7 @@ func rankServer(t *testing.T, skip map[string]bool, fail map[int]bool) *fake {
 		ps := parts(t, bodyOf(r))
 		m := labelsLine.FindStringSubmatch(ps[0]["text"].(string))
 		if m == nil {
-			http.Error(w, "no labels", 400)
+			http.Error(w, "no labels", http.StatusBadRequest)
 			return
 		}
 		labels := strings.Fields(m[1])
@@ -41,7 +41,7 @@ func rankServer(t *testing.T, skip map[string]bool, fail map[int]bool) *fake {
 				continue
 			}
 			if fail[int(truth(url))/10] {
-				http.Error(w, `{"error":{"message":"overloaded"}}`, 503)
+				http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
 				return
 			}
 			items = append(items, map[string]any{"id": l, "score": truth(url), "explanation": "because " + url})
