@@ -3,12 +3,13 @@
 //
 // # Features
 //
-// [AVX2], [FMA], [F16C] and [AVX512F] are read once, when the program starts, from CPUID
-// through golang.org/x/sys/cpu, which also checks that the operating system saves the wider
-// register state (ymm for AVX and AVX2, opmask and zmm for AVX-512). They are all false on
-// other architectures. Each package derives its kernel level from them and keeps its own
-// switch that tests use to run the slower levels. GODEBUG=cpu.avx512f=off (or cpu.avx2=off,
-// …), read by golang.org/x/sys/cpu, hides a feature from every package at once.
+// [AVX2], [FMA], [F16C] and [AVX512F] (with [AVX512BW], [AVX512DQ] and [AVX512VL]) are read
+// once, when the program starts, from CPUID through golang.org/x/sys/cpu, which also checks
+// that the operating system saves the wider register state (ymm for AVX and AVX2, opmask and
+// zmm for AVX-512). They are all false on other architectures. Each package derives its
+// kernel level from them and keeps its own switch that tests use to run the slower levels.
+// GODEBUG=cpu.avx512f=off (or cpu.avx2=off, …), read by golang.org/x/sys/cpu, hides a feature
+// from every package at once.
 //
 // # Shared C
 //
@@ -41,6 +42,11 @@ var (
 	// AVX512F is set when the CPU runs AVX-512 Foundation and the system saves the opmask and
 	// zmm registers.
 	AVX512F = cpu.X86.HasAVX512F
+	// AVX512BW, AVX512DQ and AVX512VL are set when AVX512F is and the CPU runs the byte and
+	// word, doubleword and quadword, and vector length extensions.
+	AVX512BW = cpu.X86.HasAVX512BW
+	AVX512DQ = cpu.X86.HasAVX512DQ
+	AVX512VL = cpu.X86.HasAVX512VL
 )
 
 // Headers holds the shared C headers (see the package documentation).
