@@ -11,10 +11,6 @@
 
 #include "../../internal/simd/f32.h"
 
-#include <immintrin.h>
-#include <math.h>
-#include <stdint.h>
-
 // Squared Euclidean distance of two float32 vectors, three versions (AVX-512F, AVX2+FMA,
 // plain C) from the shared reductions of internal/simd/f32.h, with the accumulator layout
 // these kernels have always had; hdb_set_level selects one.
@@ -35,6 +31,7 @@ static float hdb_sqplain(const float* a, const float* b, int64_t d) {
 
 static float (*hdb_sq)(const float*, const float*, int64_t) = 0;
 
+// hdb_level is the level set by hdb_set_level; hdb_sq is its squared distance.
 static int hdb_level = 0;
 
 int hdb_set_level(int level) {
