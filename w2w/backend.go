@@ -43,6 +43,31 @@ type Backend interface {
 	Combine(ctx context.Context, c []float64, m int, x []float32, n, d int, out []float32) error
 }
 
+// Implementation notes on the kernels behind the backends.
+//
+// OpenBLAS (build tag openblas) runs the Gram matrices, projections and products of a PCA on
+// OpenBLAS's float32 kernels: cblas_ssyrk in blocks of 32,768 columns accumulated in
+// float64, cblas_sgemm, and LAPACK's dsyevr for the top m eigenpairs only; pure Go cannot
+// reach BLAS speed for the PCA of a large population (BENCHMARKS.md). OpenBLAS 0.3.21 picks
+// its kernels from the CPU model and falls back to generic SSE3 kernels on models it does
+// not know; the backend then selects the AVX-512 or AVX2 set the CPU has
+// (OPENBLAS_CORETYPE, when set, decides instead).
+//
+// The rank-1 reduction's factor products (the r×r Gram matrices AᵀA and B·Bᵀ and the
+// matrix-vector products) run in C through cgo on amd64, in AVX-512 or AVX2+FMA variants
+// chosen at start-up from the CPU's features, in float64 arithmetic over the float32
+// factors: every product is exact, so they differ from the pure-Go kernels (the reference,
+// used by builds without cgo and on other architectures) only in the order of the sums.
+// Each module is computed by one goroutine in a fixed order, so results do not depend on
+// the number of workers. The r×r step needs only the top eigenvector of one symmetric
+// matrix: Householder tridiagonalisation, Sturm bisection for the largest eigenvalue and
+// inverse iteration, instead of a full eigendecomposition. The same C code serves the CPU
+// backend's PCA: centring (bit-identical to Go), the Gram matrix and X·Bᵀ (float32 products
+// summed in float32 per vector lane over 1,024 columns, the lanes in float64, as the Go
+// kernels sum runs of 256) and C·X (float64 accumulation); for a large population only the
+// top m eigenpairs of the Gram matrix are computed (tridiagonalisation, bisection, inverse
+// iteration), as LAPACK's dsyevr does for the OpenBLAS backend.
+
 var (
 	backendMu      sync.RWMutex
 	defaultBackend Backend = CPU{}
@@ -73,11 +98,17 @@ func pickBackend(b Backend) Backend {
 	return DefaultBackend()
 }
 
-// FlattenAll flattens a population under a rank-1 layout on the backend (nil means
-// [DefaultBackend]) and returns the n×Dim matrix and the masks.
-func FlattenAll(ctx context.Context, lay *Layout, rs []*Reduced, be Backend) ([]float32, [][]bool, error) {
+// FlattenOptions configures [FlattenAll].
+type FlattenOptions struct {
+	// Backend runs the flattening; nil means [DefaultBackend].
+	Backend Backend
+}
+
+// FlattenAll flattens a population under a rank-1 layout and returns the n×Dim matrix and
+// the masks.
+func FlattenAll(ctx context.Context, lay *Layout, rs []*Reduced, opts *FlattenOptions) ([]float32, [][]bool, error) {
 	x := make([]float32, len(rs)*lay.Dim)
-	masks, err := pickBackend(be).Flatten(ctx, lay, rs, x)
+	masks, err := opts.resolve().Backend.Flatten(ctx, lay, rs, x)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -181,7 +181,8 @@ func BenchmarkPCA(b *testing.B) {
 		start := time.Now()
 		stages := map[string]time.Duration{}
 		last, lastName := start, ""
-		sp, err := BuildSpace(context.Background(), lay, x, n, &SpaceOptions{Components: m, Method: PCAGram, Overwrite: true, Progress: func(stage string) {
+		sp, err := BuildSpace(context.Background(), lay, x, n, &SpaceOptions{Components: m, Method: PCAGram, Overwrite: true, Progress: func(p Progress) {
+			stage := p.Stage
 			now := time.Now()
 			if lastName != "" {
 				stages[lastName] += now.Sub(last)

@@ -85,24 +85,15 @@ func checkLabels(labels []int, n int) error {
 // TrainDirection fits the classifier on n coefficient rows (n×m row-major) with labels ±1
 // and returns the unit normal (m) oriented toward the +1 class, and the training accuracy.
 func TrainDirection(coef []float64, n, m int, labels []int, opts *DirectionOptions) ([]float64, float64, error) {
-	var o DirectionOptions
-	if opts != nil {
-		o = *opts
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, 0, err
 	}
 	if m <= 0 || len(coef) != n*m {
 		return nil, 0, fmt.Errorf("w2w: direction: %w: %d coefficients for %d rows of %d", ErrLayout, len(coef), n, m)
 	}
 	if err := checkLabels(labels, n); err != nil {
 		return nil, 0, err
-	}
-	if o.Lambda <= 0 {
-		o.Lambda = defaultLambda
-	}
-	if o.MaxIter <= 0 {
-		o.MaxIter = defaultMaxIter
-	}
-	if o.Classifier == "" {
-		o.Classifier = Logistic
 	}
 	// Standardise columns so one λ suits every space; the normal maps back as w_k/sd_k.
 	mu, sd := make([]float64, m), make([]float64, m)
@@ -136,7 +127,6 @@ func TrainDirection(coef []float64, n, m int, labels []int, opts *DirectionOptio
 		y[i] = float64(labels[i])
 	}
 	var beta []float64
-	var err error
 	switch o.Classifier {
 	case Logistic:
 		beta, err = newton(X, y, o.Lambda, o.MaxIter, logisticTerms)
@@ -300,12 +290,9 @@ func pinvSolve(X *mat.Dense, y []float64) ([]float64, error) {
 // Direction learns a preference direction from the space coefficients of n labelled LoRAs
 // (coef n×m, as [Space.Project] returns) and maps it to weight space.
 func (s *Space) Direction(ctx context.Context, coef []float64, n int, labels []int, opts *DirectionOptions) (*Direction, error) {
-	var o DirectionOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Classifier == "" {
-		o.Classifier = Logistic
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
 	w, acc, err := TrainDirection(coef, n, s.M(), labels, &o)
 	if err != nil {

@@ -43,31 +43,12 @@
 //     layout of a rank-1 LoRA.
 //
 // The heavy linear algebra (batched rank-1 reduction, Gram matrices, projections) runs
-// through the [Backend] interface. [CPU] is the default and the reference; an accelerated
-// backend registers itself with [SetDefaultBackend] and must match the CPU results to 1e-4
-// relative. Built with -tags openblas (cgo and Debian's libopenblas-dev), the package adds
-// the OpenBLAS backend, which runs the Gram matrices, projections and products of a PCA on
-// OpenBLAS's float32 kernels (cblas_ssyrk in blocks of 32,768 columns accumulated in
-// float64, cblas_sgemm, LAPACK's dsyevr for the top m eigenpairs only) and becomes the
-// default; pure Go cannot reach BLAS speed for the PCA of a large population (see
-// BENCHMARKS.md). OpenBLAS 0.3.21 picks its kernels from the CPU model and falls back to
-// generic SSE3 kernels on models it does not know; the backend then selects the AVX-512 or
-// AVX2 set the CPU has (OPENBLAS_CORETYPE, when set, decides instead).
-//
-// The rank-1 reduction's factor products (the r×r Gram matrices AᵀA and B·Bᵀ and the
-// matrix-vector products) run in C through cgo on amd64, in AVX-512 or AVX2+FMA variants
-// chosen at start-up from the CPU's features, in float64 arithmetic over the float32
-// factors: every product is exact, so they differ from the pure-Go kernels (the reference,
-// used by builds without cgo and on other architectures) only in the order of the sums.
-// Each module is computed by one goroutine in a fixed order, so results do not depend on
-// the number of workers. The r×r step needs only the top eigenvector of one symmetric
-// matrix: Householder tridiagonalisation, Sturm bisection for the largest eigenvalue and
-// inverse iteration, instead of a full eigendecomposition. The same C file serves the CPU
-// backend's PCA: centring (bit-identical to Go), the Gram matrix and X·Bᵀ (float32 products
-// summed in float32 per vector lane over 1,024 columns, the lanes in float64, as the Go
-// kernels sum runs of 256) and C·X (float64 accumulation); for a large population only the
-// top m eigenpairs of the Gram matrix are computed (tridiagonalisation, bisection, inverse
-// iteration), as LAPACK's dsyevr does for the OpenBLAS backend.
+// through the [Backend] interface, chosen in each operation's options (nil means
+// [DefaultBackend]). [CPU] is the default and the reference; an accelerated backend
+// registers itself with [SetDefaultBackend] and must match the CPU results to 1e-4 relative.
+// Built with -tags openblas (cgo and Debian's libopenblas-dev), the package adds the
+// OpenBLAS backend, which becomes the default; with -tags cuda, the CUDA backend does when a
+// GPU is present.
 //
 // # Invariants
 //
@@ -85,7 +66,10 @@
 //     per name. Mixing families is an error ([ErrLayout]).
 //   - Written LoRAs and spaces go to a temporary file in the destination folder, synced, then
 //     renamed; an input file is never overwritten ([ErrOverwritesInput]).
-//   - Long operations take a context and stop when it is cancelled.
+//   - Long operations take a context and stop when it is cancelled; progress reports are
+//     [Progress] values and never stop the work.
+//   - Options are pointers; nil and zero fields mean the defaults, and a value out of range
+//     is an error wrapping [ErrInvalidOptions], never replaced.
 //
 // # Units of α
 //

@@ -32,10 +32,7 @@ type EditOptions struct {
 // Modules of r outside the layout are kept unchanged; modules of the layout that r lacks
 // stay absent, so the edited LoRA has exactly r's module names.
 func (s *Space) Edit(ctx context.Context, r *Reduced, v []float32, alpha float64, opts *EditOptions) (*Reduced, error) {
-	var o EditOptions
-	if opts != nil {
-		o = *opts
-	}
+	o := opts.resolve()
 	lay := s.Layout
 	if len(v) != lay.Dim {
 		return nil, fmt.Errorf("w2w: edit %s: %w: direction has %d values, layout %d", r.Path, ErrLayout, len(v), lay.Dim)
@@ -45,7 +42,7 @@ func (s *Space) Edit(ctx context.Context, r *Reduced, v []float32, alpha float64
 	if err != nil {
 		return nil, err
 	}
-	coef, err := s.Project(ctx, x, 1, o.Backend)
+	coef, err := s.Project(ctx, x, 1, &ProjectOptions{Backend: o.Backend})
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +184,9 @@ func Rank1Metadata(f Family) map[string]string {
 // WriteRank1LoRA writes r as a rank-1 LoRA (kohya naming, alpha = 1, kohya metadata)
 // atomically. It refuses to overwrite any of opts.Inputs or r's own source file.
 func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
-	var o WriteOptions
-	if opts != nil {
-		o = *opts
+	o, err := opts.resolve()
+	if err != nil {
+		return err
 	}
 	ts, err := Rank1Tensors(r, o.DType)
 	if err != nil {

@@ -39,20 +39,12 @@ const (
 // person score is below the person threshold are set aside; the model's realistic and anime
 // scores are the means over the images kept; a model at or above the realistic threshold is
 // +1, at or above the anime threshold −1, and a model high on both, on neither, or with no
-// image kept is dropped (0). The reason says which rule decided.
-func AnimeRealisticLabel(images []ImageScores, opts *LabelOptions) (label int, reason string) {
-	var o LabelOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.PersonMin == 0 {
-		o.PersonMin = PersonMinScore
-	}
-	if o.RealisticMin == 0 {
-		o.RealisticMin = RealisticMinScore
-	}
-	if o.AnimeMin == 0 {
-		o.AnimeMin = AnimeMinScore
+// image kept is dropped (0). The reason says which rule decided. Only out-of-range options
+// return an error.
+func AnimeRealisticLabel(images []ImageScores, opts *LabelOptions) (label int, reason string, err error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return LabelNone, "", err
 	}
 	kept := 0
 	var real, anime float64
@@ -65,18 +57,18 @@ func AnimeRealisticLabel(images []ImageScores, opts *LabelOptions) (label int, r
 		anime += s.Anime
 	}
 	if kept == 0 {
-		return LabelNone, fmt.Sprintf("no image with person score ≥ %.2f", o.PersonMin)
+		return LabelNone, fmt.Sprintf("no image with person score ≥ %.2f", o.PersonMin), nil
 	}
 	real /= float64(kept)
 	anime /= float64(kept)
 	isReal, isAnime := real >= o.RealisticMin, anime >= o.AnimeMin
 	switch {
 	case isReal && isAnime:
-		return LabelNone, fmt.Sprintf("high on both: realistic %.3f, anime %.3f over %d images", real, anime, kept)
+		return LabelNone, fmt.Sprintf("high on both: realistic %.3f, anime %.3f over %d images", real, anime, kept), nil
 	case isReal:
-		return LabelRealistic, fmt.Sprintf("realistic %.3f ≥ %.2f over %d images", real, o.RealisticMin, kept)
+		return LabelRealistic, fmt.Sprintf("realistic %.3f ≥ %.2f over %d images", real, o.RealisticMin, kept), nil
 	case isAnime:
-		return LabelAnime, fmt.Sprintf("anime %.3f ≥ %.2f over %d images", anime, o.AnimeMin, kept)
+		return LabelAnime, fmt.Sprintf("anime %.3f ≥ %.2f over %d images", anime, o.AnimeMin, kept), nil
 	}
-	return LabelNone, fmt.Sprintf("neither: realistic %.3f, anime %.3f over %d images", real, anime, kept)
+	return LabelNone, fmt.Sprintf("neither: realistic %.3f, anime %.3f over %d images", real, anime, kept), nil
 }

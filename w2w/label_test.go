@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAnimeRealisticLabel(t *testing.T) {
@@ -24,10 +25,11 @@ func TestAnimeRealisticLabel(t *testing.T) {
 		{"boundary", []ImageScores{{0.20, 0.26, 0.2399}}, LabelRealistic},
 	}
 	for _, c := range cases {
-		got, reason := AnimeRealisticLabel(c.images, nil)
+		got, reason, err := AnimeRealisticLabel(c.images, nil)
+		require.NoError(t, err)
 		assert.Equal(t, c.want, got, "%s: %s", c.name, reason)
 		assert.NotEmpty(t, reason)
 	}
-	got, _ := AnimeRealisticLabel([]ImageScores{{0.5, 0.22, 0.1}}, &LabelOptions{RealisticMin: 0.2})
+	got, _, _ := AnimeRealisticLabel([]ImageScores{{0.5, 0.22, 0.1}}, &LabelOptions{RealisticMin: 0.2})
 	assert.Equal(t, LabelRealistic, got)
 }

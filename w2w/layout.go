@@ -139,20 +139,14 @@ func (l *Layout) Find(name string) int {
 // selected modules in name order, with shapes checked for agreement, and one sign reference
 // per module computed from every LoRA that has it. All LoRAs must share one base family.
 func NewLayout(ctx context.Context, loras []*Reduced, opts *LayoutOptions) (*Layout, error) {
-	var o LayoutOptions
-	if opts != nil {
-		o = *opts
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
 	if len(loras) == 0 {
 		return nil, fmt.Errorf("w2w: layout: %w: no LoRAs", ErrLayout)
 	}
-	if !o.Selection.keeps(FF) && !o.Selection.keeps(AttnV) && !o.Selection.keeps(Other) {
-		return nil, fmt.Errorf("w2w: layout: %w: unknown selection %q", ErrLayout, o.Selection)
-	}
 	lay := &Layout{Family: loras[0].Family, Selection: o.Selection}
-	if lay.Selection == "" {
-		lay.Selection = SelectAll
-	}
 	byName := map[string]int{}
 	members := map[string][]*Rank1Module{}
 	for _, r := range loras {
@@ -182,10 +176,7 @@ func NewLayout(ctx context.Context, loras []*Reduced, opts *LayoutOptions) (*Lay
 	sort.Slice(lay.Modules, func(i, j int) bool { return lay.Modules[i].Name < lay.Modules[j].Name })
 	lay.finish()
 	iters := o.RefIterations
-	if iters <= 0 {
-		iters = defaultRefIterations
-	}
-	err := parallelFor(ctx, len(lay.Modules), CPU{}.workers(), func(i int) error {
+	err = parallelFor(ctx, len(lay.Modules), CPU{}.workers(), func(i int) error {
 		lay.Modules[i].Ref = signReference(members[lay.Modules[i].Name], iters)
 		return nil
 	})
@@ -372,18 +363,15 @@ func (l *Layout) Unflatten(x []float32, mask []bool) (*Reduced, error) {
 // Raw factors are defined only up to an invertible r×r change of basis, so this layout is
 // meaningful for LoRAs fine-tuned from one shared initialisation.
 func NewFixedRankLayout(loras []*LoRA, rank int, opts *LayoutOptions) (*Layout, []int, error) {
-	var o LayoutOptions
-	if opts != nil {
-		o = *opts
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, nil, err
 	}
 	if rank <= 0 {
 		return nil, nil, fmt.Errorf("w2w: fixed-rank layout: %w: rank %d", ErrLayout, rank)
 	}
 	var keep []int
 	lay := &Layout{Selection: o.Selection, FixedRank: rank}
-	if lay.Selection == "" {
-		lay.Selection = SelectAll
-	}
 	byName := map[string]bool{}
 	for idx, l := range loras {
 		ok := true

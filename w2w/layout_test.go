@@ -106,7 +106,7 @@ func TestLayoutSelections(t *testing.T) {
 		assert.Len(t, lay.Modules, want, sel)
 	}
 	_, err = NewLayout(context.Background(), []*Reduced{r}, &LayoutOptions{Selection: "bogus"})
-	assert.ErrorIs(t, err, ErrLayout)
+	assert.ErrorIs(t, err, ErrInvalidOptions)
 	other := *r
 	other.Family = SDXL
 	_, err = NewLayout(context.Background(), []*Reduced{r, &other}, nil)

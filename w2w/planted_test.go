@@ -336,7 +336,7 @@ func TestDirectionHelpers(t *testing.T) {
 	_, _, err = TrainDirection(coef, 4, 1, []int{1, -1}, nil)
 	assert.ErrorIs(t, err, ErrBadLabels)
 	_, _, err = TrainDirection(coef, 4, 1, []int{1, 1, -1, -1}, &DirectionOptions{Classifier: "tree"})
-	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.ErrorIs(t, err, ErrInvalidOptions)
 	// One-dimensional separable data: every classifier points toward the +1 side.
 	for _, c := range []Classifier{Logistic, SVM, PseudoInverse} {
 		w, acc, err := TrainDirection(coef, 4, 1, []int{-1, -1, 1, 1}, &DirectionOptions{Classifier: c})

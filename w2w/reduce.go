@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+
+	"github.com/imagegem/imagegem-go/internal/progress"
 )
 
 // Rank1Module is one module reduced to rank 1 (paper §4.3): ΔW ≈ Sigma·U·Vᵀ.
@@ -78,8 +80,9 @@ func (r *Reduced) Module(name string) (*Rank1Module, bool) {
 type ReduceOptions struct {
 	// Backend runs the batched reduction; nil means [DefaultBackend].
 	Backend Backend
-	// Progress, when set, is called with the number of modules done and the total.
-	Progress func(done, total int)
+	// Progress, when set, is called as modules are reduced: stage "reduce", Done modules of
+	// Total.
+	Progress func(Progress)
 }
 
 // reduceBatch bounds how many modules go to the backend at once so progress is reported
@@ -109,11 +112,8 @@ func reduceBatchSize(be Backend) int {
 // provisional: each module is oriented so that the largest-magnitude entry of U is positive.
 // A [Layout] re-orients them consistently across a population before flattening.
 func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error) {
-	var o ReduceOptions
-	if opts != nil {
-		o = *opts
-	}
-	be := pickBackend(o.Backend)
+	o := opts.resolve()
+	be := o.Backend
 	out := &Reduced{Path: l.Path, Family: l.Family, Convention: l.Convention, Metadata: l.Metadata}
 	out.Modules = make([]Rank1Module, len(l.Modules))
 	mods := make([]*Module, len(l.Modules))
@@ -126,9 +126,7 @@ func Reduce(ctx context.Context, l *LoRA, opts *ReduceOptions) (*Reduced, error)
 		if err := reduceModules(ctx, be, mods[b:e], out.Modules[b:e]); err != nil {
 			return nil, fmt.Errorf("w2w: reduce %s (%s backend): %w", l.Path, be.Name(), err)
 		}
-		if o.Progress != nil {
-			o.Progress(e, len(mods))
-		}
+		progress.Func(o.Progress).Report(Progress{Stage: "reduce", Done: e, Total: len(mods)})
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/imagegem/imagegem-go/internal/progress"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
@@ -24,11 +25,8 @@ const pipelineDepth = 4
 // (PEFT adapter_config.json alphas included); opts is used as Reduce uses it, with Progress
 // counting modules.
 func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced, error) {
-	var o ReduceOptions
-	if opts != nil {
-		o = *opts
-	}
-	be := pickBackend(o.Backend)
+	o := opts.resolve()
+	be := o.Backend
 	batch := pipelineBatch
 	if _, ok := be.(BatchSizer); ok {
 		batch = reduceBatchSize(be)
@@ -64,9 +62,7 @@ func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced
 				results[rm.Name] = rm
 			}
 			done += len(mods)
-			if o.Progress != nil {
-				o.Progress(done, total)
-			}
+			progress.Func(o.Progress).Report(Progress{Stage: "reduce", Done: done, Total: total})
 		}
 	}()
 	var pending []*Module

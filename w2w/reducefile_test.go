@@ -34,7 +34,7 @@ func TestReduceFileMatchesLoadAndReduce(t *testing.T) {
 	for _, p := range paths {
 		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
 			var last [2]int
-			got, gerr := ReduceFile(ctx, p, &ReduceOptions{Progress: func(done, total int) { last = [2]int{done, total} }})
+			got, gerr := ReduceFile(ctx, p, &ReduceOptions{Progress: func(p Progress) { last = [2]int{p.Done, p.Total} }})
 			l, lerr := LoadLoRA(p)
 			if lerr != nil {
 				require.Error(t, gerr)

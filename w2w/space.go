@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/imagegem/imagegem-go/internal/progress"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 	"gonum.org/v1/gonum/mat"
 )
@@ -67,8 +68,10 @@ type SpaceOptions struct {
 	// Overwrite lets BuildSpace centre (and scale) x in place instead of copying it, which
 	// halves the memory of a large population. x is not usable afterwards.
 	Overwrite bool
-	// Progress, when set, is called at the start of each stage.
-	Progress func(stage string)
+	// Progress, when set, is called at the start of each stage: "centre", then "gram",
+	// "eigen", "components" (PCAGram) or "sketch", "power iteration" (Done of Total),
+	// "project", "components" (PCARandomized).
+	Progress func(Progress)
 }
 
 // Space is a weights2weights space (paper §4.3): the mean (and optional per-coordinate
@@ -94,17 +97,11 @@ func (s *Space) M() int { return len(s.Singular) }
 func (s *Space) Dim() int { return len(s.Mean) }
 
 func (o *SpaceOptions) progress(stage string) {
-	if o.Progress != nil {
-		o.Progress(stage)
-	}
+	progress.Func(o.Progress).Report(Progress{Stage: stage})
 }
 
 // BuildSpace computes the space of n vectors x (n×d row-major, flattened under lay).
 func BuildSpace(ctx context.Context, lay *Layout, x []float32, n int, opts *SpaceOptions) (*Space, error) {
-	var o SpaceOptions
-	if opts != nil {
-		o = *opts
-	}
 	if lay == nil || n < 2 || len(x) != n*lay.Dim {
 		d := 0
 		if lay != nil {
@@ -113,29 +110,17 @@ func BuildSpace(ctx context.Context, lay *Layout, x []float32, n int, opts *Spac
 		return nil, fmt.Errorf("w2w: space: %w: need n ≥ 2 vectors of the layout's length %d, got %d values for n=%d", ErrLayout, d, len(x), n)
 	}
 	d := lay.Dim
-	be := pickBackend(o.Backend)
-	m := o.Components
-	if m <= 0 {
-		m = DefaultComponents
+	o, err := opts.resolve(n, d)
+	if err != nil {
+		return nil, err
 	}
-	m = min(m, n-1)
-	method := o.Method
-	if method == PCAAuto {
-		method = PCARandomized
-		if n <= gramAutoMaxN || n*gramAutoRatio <= d {
-			method = PCAGram
-		}
-	}
-	if method != PCAGram && method != PCARandomized {
-		return nil, fmt.Errorf("w2w: space: %w: unknown method %q", ErrUnsupported, method)
-	}
+	be, m, method := o.Backend, o.Components, o.Method
 	o.progress("centre")
 	xc := x
 	if !o.Overwrite {
 		xc = append([]float32(nil), x...)
 	}
 	sp := &Space{Layout: lay, N: n, Method: method}
-	var err error
 	sp.Mean, sp.Std, err = centre(ctx, xc, n, d, runtime.GOMAXPROCS(0), o.Standardize)
 	if err != nil {
 		return nil, fmt.Errorf("w2w: space: %w", err)
@@ -305,14 +290,7 @@ func (s *Space) componentsFrom(ctx context.Context, be Backend, lam []float64, E
 // randomizedPCA follows Halko et al.: Y = Xc·Ω, q rounds of Y ← Xc·(Xcᵀ·Y) with
 // re-orthonormalisation, Q = orth(Y), B = Qᵀ·Xc, and the top components from B·Bᵀ.
 func (s *Space) randomizedPCA(ctx context.Context, be Backend, xc []float32, n, d, m int, o *SpaceOptions) error {
-	p := o.Oversample
-	if p <= 0 {
-		p = defaultOversample
-	}
-	q := o.PowerIterations
-	if q <= 0 {
-		q = defaultPowerIterations
-	}
+	p, q := o.Oversample, o.PowerIterations
 	l := min(m+p, n)
 	rng := rand.New(rand.NewPCG(o.Seed, 0x77327732))
 	o.progress("sketch")
@@ -326,7 +304,7 @@ func (s *Space) randomizedPCA(ctx context.Context, be Backend, xc []float32, n, 
 	}
 	Q := orthonormalColumns(y, n, l)
 	for it := 0; it < q; it++ {
-		o.progress("power iteration " + strconv.Itoa(it+1))
+		progress.Func(o.Progress).Report(Progress{Stage: "power iteration", Done: it + 1, Total: q})
 		// Z = Qᵀ·Xc (l×d), orthonormalised by rows, then Y = Xc·Zᵀ.
 		z, err := combineT(ctx, be, Q, n, l, xc, d)
 		if err != nil {
@@ -429,15 +407,22 @@ func (s *Space) prepare(x []float32, n int) ([]float32, error) {
 	return out, nil
 }
 
+// ProjectOptions configures [Space.Project].
+type ProjectOptions struct {
+	// Backend runs the products; nil means [DefaultBackend].
+	Backend Backend
+}
+
 // Project returns the m coefficients of each of n vectors (n×m row-major):
 // c_k = V_k·((x − mean)/std).
-func (s *Space) Project(ctx context.Context, x []float32, n int, be Backend) ([]float64, error) {
+func (s *Space) Project(ctx context.Context, x []float32, n int, opts *ProjectOptions) ([]float64, error) {
+	be := opts.resolve().Backend
 	xc, err := s.prepare(x, n)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]float64, n*s.M())
-	if err := pickBackend(be).MulT(ctx, xc, n, s.Dim(), s.Components, s.M(), out); err != nil {
+	if err := be.MulT(ctx, xc, n, s.Dim(), s.Components, s.M(), out); err != nil {
 		return nil, fmt.Errorf("w2w: project: %w", err)
 	}
 	return out, nil

@@ -241,7 +241,7 @@ func ExampleWriteDirection() {
 }
 
 func ExampleAnimeRealisticLabel() {
-	label, reason := w2w.AnimeRealisticLabel([]w2w.ImageScores{
+	label, reason, _ := w2w.AnimeRealisticLabel([]w2w.ImageScores{
 		{Person: 0.25, Realistic: 0.28, Anime: 0.18},
 		{Person: 0.10, Realistic: 0.15, Anime: 0.30}, // no person: set aside
 	}, nil)

@@ -13,79 +13,66 @@
 // Extra flags: reduce and edit take -dtype (F32, F16, BF16); direction takes -classifier
 // (logistic, svm, pinv), -selection (all, ff, attn_v, ff+attn_v), -standardize and -space FILE
 // (also save the space); edit takes -space FILE to project the LoRA onto a saved space first.
+// Each subcommand prints its usage on -h. Human-readable lines come first; the last line of
+// the output is one JSON object with the results. Ctrl-C stops the work and leaves no
+// output file behind.
 package main
 
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/imagegem/imagegem-go/internal/cli"
 	"github.com/imagegem/imagegem-go/w2w"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "w2w:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("w2w", run) }
 
-const usage = `usage:
-  w2w reduce -in LORA -out LORA
-  w2w direction -loras DIR -labels CSV -components M -out FILE
-  w2w edit -in LORA -direction FILE -alpha A -out LORA`
+const (
+	reduceUsage    = "w2w reduce -in LORA -out LORA [-dtype F32|F16|BF16]"
+	directionUsage = "w2w direction -loras DIR -labels CSV -components M -out FILE [-classifier C] [-selection S] [-standardize] [-space FILE]"
+	editUsage      = "w2w edit -in LORA -direction FILE -alpha A -out LORA [-space FILE] [-dtype F32|F16|BF16]"
+	usage          = "usage:\n  " + reduceUsage + "\n  " + directionUsage + "\n  " + editUsage + "\n"
+)
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		fmt.Fprint(stderr, usage)
+		return cli.Usagef("a subcommand is required")
 	}
 	switch args[0] {
 	case "reduce":
-		return reduceCmd(ctx, args[1:], out)
+		return reduceCmd(ctx, args[1:], out, stderr)
 	case "direction":
-		return directionCmd(ctx, args[1:], out)
+		return directionCmd(ctx, args[1:], out, stderr)
 	case "edit":
-		return editCmd(ctx, args[1:], out)
+		return editCmd(ctx, args[1:], out, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], usage)
+	fmt.Fprint(stderr, usage)
+	return cli.Usagef("unknown subcommand %q", args[0])
 }
 
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func need(fs *flag.FlagSet, names ...string) error {
-	for _, n := range names {
-		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
-			return fmt.Errorf("%s: -%s is required", fs.Name(), n)
-		}
-	}
-	return nil
-}
-
-func reduceCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("reduce")
+func reduceCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
+	fs := cli.NewFlags("reduce", reduceUsage, stderr)
 	in := fs.String("in", "", "input LoRA (.safetensors)")
 	dst := fs.String("out", "", "output rank-1 LoRA")
 	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("reduce: %w", err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
-	if err := need(fs, "in", "out"); err != nil {
+	if err := cli.Require(fs, "in", "out"); err != nil {
 		return err
 	}
 	l, err := w2w.LoadLoRA(*in)
@@ -106,8 +93,10 @@ func reduceCmd(ctx context.Context, args []string, out io.Writer) error {
 		total += d
 	}
 	fmt.Fprintf(out, "%s\n", l.Summary())
-	fmt.Fprintf(out, "wrote %s: %d rank-1 modules; energy discarded by rank 1: mean %.4f, worst %.4f\n", *dst, len(red.Modules), total/float64(max(len(red.Modules), 1)), worst)
-	return nil
+	mean := total / float64(max(len(red.Modules), 1))
+	fmt.Fprintf(out, "wrote %s: %d rank-1 modules; energy discarded by rank 1: mean %.4f, worst %.4f\n", *dst, len(red.Modules), mean, worst)
+	return cli.JSON(out, map[string]any{"out": *dst, "family": red.Family, "modules": len(red.Modules),
+		"discarded_mean": mean, "discarded_worst": worst})
 }
 
 // readLabels reads the "file,label" CSV.
@@ -140,8 +129,8 @@ func readLabels(path string) ([]string, []int, error) {
 	return files, labels, nil
 }
 
-func directionCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("direction")
+func directionCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
+	fs := cli.NewFlags("direction", directionUsage, stderr)
 	dir := fs.String("loras", "", "folder of LoRAs")
 	labelsPath := fs.String("labels", "", "CSV with header file,label")
 	m := fs.Int("components", w2w.DefaultComponents, "principal components kept")
@@ -150,10 +139,10 @@ func directionCmd(ctx context.Context, args []string, out io.Writer) error {
 	selection := fs.String("selection", string(w2w.SelectAll), "all, ff, attn_v or ff+attn_v")
 	standardize := fs.Bool("standardize", false, "standardise each coordinate before the PCA")
 	spaceOut := fs.String("space", "", "also save the space to this file")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("direction: %w", err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
-	if err := need(fs, "loras", "labels", "out"); err != nil {
+	if err := cli.Require(fs, "loras", "labels", "out"); err != nil {
 		return err
 	}
 	files, labels, err := readLabels(*labelsPath)
@@ -223,21 +212,23 @@ func directionCmd(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "space: %d LoRAs (%s), %d modules, %d coordinates, %d components (%s)\n", n, lay.Family, len(lay.Modules), lay.Dim, sp.M(), sp.Method)
 	fmt.Fprintf(out, "direction: %s, training accuracy %.3f, population spread along it %.4g (std)\n", d.Classifier, d.Accuracy, math.Sqrt(sd/float64(n)))
 	fmt.Fprintf(out, "wrote %s\n", *dst)
-	return nil
+	return cli.JSON(out, map[string]any{"out": *dst, "loras": n, "family": lay.Family, "modules": len(lay.Modules),
+		"coordinates": lay.Dim, "components": sp.M(), "method": sp.Method, "classifier": d.Classifier,
+		"accuracy": d.Accuracy, "spread_std": math.Sqrt(sd / float64(n))})
 }
 
-func editCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("edit")
+func editCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
+	fs := cli.NewFlags("edit", editUsage, stderr)
 	in := fs.String("in", "", "input LoRA")
 	dirPath := fs.String("direction", "", "direction file from the direction subcommand")
 	alpha := fs.Float64("alpha", 0, "edit strength α (Euclidean length in the flattened rank-1 space)")
 	dst := fs.String("out", "", "output LoRA")
 	spacePath := fs.String("space", "", "saved space: project the LoRA onto it before editing")
 	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("edit: %w", err)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
-	if err := need(fs, "in", "direction", "out"); err != nil {
+	if err := cli.Require(fs, "in", "direction", "out"); err != nil {
 		return err
 	}
 	df, err := w2w.ReadDirection(*dirPath)
@@ -274,5 +265,5 @@ func editCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s: %d rank-1 modules, α = %g\n", *dst, len(ed.Modules), *alpha)
-	return nil
+	return cli.JSON(out, map[string]any{"out": *dst, "modules": len(ed.Modules), "alpha": *alpha})
 }
