@@ -26,6 +26,7 @@ package simd
 import (
 	"embed"
 
+	"github.com/klauspost/cpuid/v2"
 	"golang.org/x/sys/cpu"
 )
 
@@ -38,7 +39,9 @@ var (
 	FMA = cpu.X86.HasFMA && cpu.X86.HasAVX
 	// F16C is set when the CPU converts between half and single precision in vectors and the
 	// system saves the ymm registers.
-	F16C = cpu.X86.HasF16C && cpu.X86.HasAVX
+	// (golang.org/x/sys/cpu reports F16C only from v0.49, which needs Go 1.26; cpuid reads
+	// the same CPUID bit.)
+	F16C = cpuid.CPU.Supports(cpuid.F16C) && cpu.X86.HasAVX
 	// AVX512F is set when the CPU runs AVX-512 Foundation and the system saves the opmask and
 	// zmm registers.
 	AVX512F = cpu.X86.HasAVX512F
