@@ -80,7 +80,7 @@ func (g *Generation) setA1111(k, v string) error {
 	case "Size":
 		w, h, ok := strings.Cut(v, "x")
 		if !ok {
-			return fmt.Errorf("Size %q is not WxH", v)
+			return fmt.Errorf("field Size: %q is not WxH", v)
 		}
 		if g.Width, err = strconv.Atoi(w); err == nil {
 			g.Height, err = strconv.Atoi(h)
@@ -110,7 +110,7 @@ func (g *Generation) setA1111(k, v string) error {
 	case "Hashes":
 		var m map[string]string
 		if err := json.Unmarshal([]byte(v), &m); err != nil {
-			return fmt.Errorf("Hashes: %v", err)
+			return fmt.Errorf("field Hashes: %v", err)
 		}
 		for _, key := range sortedKeys(m) {
 			h := strings.ToLower(m[key])
@@ -132,12 +132,12 @@ func (g *Generation) setA1111(k, v string) error {
 	case "Civitai resources":
 		rs, err := ParseCivitaiResources(v)
 		if err != nil {
-			return fmt.Errorf("Civitai resources: %v", err)
+			return fmt.Errorf("field Civitai resources: %v", err)
 		}
 		g.Resources = rs
 	}
 	if err != nil {
-		return fmt.Errorf("%s %q: %v", k, v, err)
+		return fmt.Errorf("field %s %q: %v", k, v, err)
 	}
 	return nil
 }
