@@ -108,8 +108,8 @@ func TestIngestFolderResolvesLoRAsAndIsIncremental(t *testing.T) {
 		byPrompt[im.Generation.Prompt] = im
 	}
 	for prompt, file := range map[string]string{
-		"a falcon, <lora:falcon4:0.8>":            "lycoris_lokr_smart_falcon_4.safetensors",
-		"a pokemon, <lora:pkmn:1>":                "diffusers_sd15_rank4_pokemon.safetensors",
+		"a falcon, <lora:falcon4:0.8>":              "lycoris_lokr_smart_falcon_4.safetensors",
+		"a pokemon, <lora:pkmn:1>":                  "diffusers_sd15_rank4_pokemon.safetensors",
 		"a cat, <lora:cloneofsimo_lora_disney:0.6>": "cloneofsimo_lora_disney.safetensors",
 	} {
 		im, ok := byPrompt[prompt]
