@@ -198,7 +198,7 @@ func printQueries(ctx context.Context, out io.Writer, rel *imagegem.Release) err
 	}
 	fmt.Fprintln(out, "\nTop uploaders (versions, models, images they made):")
 	for _, u := range ups[:min(3, len(ups))] {
-		fmt.Fprintf(out, "  %s…  %5d %5d %6d\n", u.UserHash[:12], u.Versions, u.Models, u.Images)
+		fmt.Fprintf(out, "  %s…  %5d %5d %6d\n", u.UserHash[:min(12, len(u.UserHash))], u.Versions, u.Models, u.Images)
 	}
 	if len(ups) == 0 {
 		return nil
