@@ -178,3 +178,25 @@ func TestCivitaiMetaFromTheImagesAPI(t *testing.T) {
 	assert.Equal(t, LoRA{Weight: 0.65, ModelVersionID: 249861}, g.LoRAs[0])
 	assert.Equal(t, LoRA{Weight: 0.8, ModelVersionID: 426333}, g.LoRAs[5])
 }
+
+// TestWriteExpected writes the table above as testdata/shared_generations.json for the
+// comparison with other readers (scripts/meta_bench.py) when IMAGEGEM_WRITE_EXPECTED is set.
+func TestWriteExpected(t *testing.T) {
+	if os.Getenv("IMAGEGEM_WRITE_EXPECTED") == "" {
+		t.Skip("set IMAGEGEM_WRITE_EXPECTED=1 to write testdata/shared_generations.json")
+	}
+	type row struct {
+		Prompt, Negative, Sampler, Model string
+		Steps, Width, Height             int
+		CFG                              float64
+		Seed                             int64
+	}
+	out := map[string]row{}
+	for name, g := range want {
+		out[name] = row{g.Prompt, g.NegativePrompt, g.Sampler, g.Model, g.Steps, g.Width, g.Height, g.CFGScale, g.Seed}
+	}
+	s, err := marshalNoEscape(out)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll("testdata", 0o755))
+	require.NoError(t, os.WriteFile("testdata/shared_generations.json", []byte(s+"\n"), 0o644))
+}
