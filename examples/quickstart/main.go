@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,6 +37,7 @@ type result struct {
 	Raw          imagegem.Stats   `json:"raw"`
 	Filtered     *imagegem.Stats  `json:"filtered"`
 	Interactions []interactionRow `json:"interactions"`
+	Figures      []string         `json:"figures,omitempty"`
 }
 
 type interactionRow struct {
@@ -49,12 +51,13 @@ type interactionRow struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags("quickstart", "quickstart [-data DIR] [-images N] [-seed S] [-unsafe FILE] [-json]", stderr)
+	fs := cli.NewFlags("quickstart", "quickstart [-data DIR] [-images N] [-seed S] [-unsafe FILE] [-figures DIR] [-json]", stderr)
 	data := fs.String("data", "", "release folder holding ImageGem-images/ and ImageGem-models/ (default: generate the demo release)")
 	images := fs.Int("images", 20000, "images in the generated demo release")
 	seed := fs.Uint64("seed", 1, "seed of the generated demo release")
 	onlyJSON := fs.Bool("json", false, "print only the JSON line")
 	unsafe := fs.String("unsafe", "", "parquet or CSV table of unsafe prompts (column \"prompt\") for the filtered row of Table 1")
+	figures := fs.String("figures", filepath.Join(os.TempDir(), "imagegem-figures"), "folder for the dataset figures (Figs. 6-9, base models) as PNG; \"\" for none")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -62,14 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *onlyJSON {
 		out = io.Discard
 	}
-	res, err := quickstart(ctx, out, stderr, *data, *images, *seed, *unsafe)
+	res, err := quickstart(ctx, out, stderr, *data, *images, *seed, *unsafe, *figures)
 	if err != nil {
 		return err
 	}
 	return cli.JSON(stdout, res)
 }
 
-func quickstart(ctx context.Context, out, stderr io.Writer, data string, images int, seed uint64, unsafeFile string) (*result, error) {
+func quickstart(ctx context.Context, out, stderr io.Writer, data string, images int, seed uint64, unsafeFile, figures string) (*result, error) {
 	res := &result{Data: data}
 	var truth *synth.Truth
 	if data == "" {
@@ -131,6 +134,12 @@ func quickstart(ctx context.Context, out, stderr io.Writer, data string, images 
 	}
 	if res.Interactions, err = printInteractions(ctx, out, rel); err != nil {
 		return nil, err
+	}
+	if figures != "" {
+		if res.Figures, err = rel.Figures(ctx, figures); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "\nFigures written to %s:\n  %s\n", figures, strings.Join(res.Figures, "\n  "))
 	}
 	return res, nil
 }
@@ -198,7 +207,7 @@ func printQueries(ctx context.Context, out io.Writer, rel *imagegem.Release) err
 	}
 	fmt.Fprintln(out, "\nTop uploaders (versions, models, images they made):")
 	for _, u := range ups[:min(3, len(ups))] {
-		fmt.Fprintf(out, "  %s…  %5d %5d %6d\n", u.UserHash[:12], u.Versions, u.Models, u.Images)
+		fmt.Fprintf(out, "  %s…  %5d %5d %6d\n", u.UserHash[:min(12, len(u.UserHash))], u.Versions, u.Models, u.Images)
 	}
 	if len(ups) == 0 {
 		return nil

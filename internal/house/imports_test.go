@@ -22,7 +22,7 @@ const module = "github.com/imagegem/imagegem-go"
 // subpackages' internals). Dependencies point down the table, never up. w2w imports cuda
 // only in files behind the cuda build tag.
 var allowed = map[string][]string{
-	"imagegem":                 {},
+	"imagegem":                 {"imagegem/meta"},
 	"imagegem/meta":            {},
 	"imagegem/synth":           {"imagegem"},
 	"embed":                    {},
