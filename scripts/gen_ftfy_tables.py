@@ -22,6 +22,7 @@ import html
 import html.entities
 import os
 import re
+import subprocess
 import sys
 import unicodedata
 
@@ -240,6 +241,7 @@ def main():
     src = "\n".join(w)
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(src)
+    subprocess.run(["gofmt", "-w", OUT], check=True)
     print("wrote", OUT, len(src), "bytes")
 
 

@@ -13,7 +13,7 @@ import (
 // corpusPrompts reads the shared prompt corpus (skips without ../shared).
 func corpusPrompts(t testing.TB) []string {
 	t.Helper()
-	f, err := os.Open(shareddata.Path(t, "data", "prompts", "prompts.jsonl"))
+	f, err := os.Open(shareddata.Path(t, "prompts", "prompts.jsonl"))
 	require.NoError(t, err)
 	defer f.Close()
 	var out []string

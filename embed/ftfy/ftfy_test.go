@@ -97,4 +97,3 @@ func TestFtfyMutated(t *testing.T) {
 	}
 	assert.Zero(t, bad, "mutated prompts that differ from ftfy.fix_text, of %d", len(g.Prompts))
 }
-

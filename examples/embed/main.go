@@ -8,7 +8,8 @@
 // images and texts write one row per input (path or line, unit-length embedding, and for
 // images the error when one could not be read) and draw a progress bar on stderr when it is
 // a terminal. tokenize prints, for each input line, the 77 ids of clip.tokenize(line,
-// truncate=True) separated by spaces. Every command ends with one line of JSON on stdout
+// truncate=True) separated by spaces, with the text pipeline of -text-family (openai,
+// open_clip or hf; see embed.TextFamily). Every command ends with one line of JSON on stdout
 // that sums up what it did. Ctrl-C stops the work and writes nothing.
 package main
 
@@ -95,6 +96,7 @@ func encode(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	} else {
 		fs.StringVar(in, "in", "", "text file, one prompt per line")
 	}
+	family := fs.String("text-family", "", "text pipeline: openai, open_clip or hf (default: the model folder's)")
 	out := fs.String("out", "", "output parquet file")
 	vocab := fs.String("vocab", "", "CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz, overriding the folder's")
 	batch := fs.Int("batch", 0, "items per run (default 32)")
@@ -114,7 +116,7 @@ func encode(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	}
 	bar := cli.NewBar(stderr)
 	defer bar.Done()
-	opts := &embed.Options{Vocabulary: *vocab, BatchSize: *batch,
+	opts := &embed.Options{Vocabulary: *vocab, BatchSize: *batch, TextFamily: embed.TextFamily(*family),
 		Session: embed.SessionOptions{IntraOpThreads: *threads}, Progress: bar.Report}
 	start := time.Now()
 	var s summary
@@ -172,6 +174,7 @@ func tokenize(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model folder whose CLIP tokenizer files to read")
 	vocab := fs.String("vocab", "", "CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz")
 	in := fs.String("in", "", "text file, one prompt per line")
+	family := fs.String("text-family", "", "text pipeline: openai, open_clip or hf (default: openai for -vocab, the folder's for -model)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -188,6 +191,9 @@ func tokenize(args []string, stdout, stderr io.Writer) error {
 	default:
 		fs.Usage()
 		return cli.Usagef("embed tokenize: -vocab or -model is required")
+	}
+	if err == nil && *family != "" && embed.TextFamily(*family) != tok.Family() {
+		tok, err = tok.WithFamily(embed.TextFamily(*family))
 	}
 	if err != nil {
 		return err
@@ -219,7 +225,7 @@ func tokenize(args []string, stdout, stderr io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return cli.JSON(stdout, map[string]any{"command": "tokenize", "lines": len(lines), "truncated": truncated})
+	return cli.JSON(stdout, map[string]any{"command": "tokenize", "text_family": tok.Family(), "lines": len(lines), "truncated": truncated})
 }
 
 func embedImages(ctx context.Context, model, dir, out string, opts *embed.Options) (summary, error) {

@@ -21,8 +21,15 @@ Inputs: ftfy's tests/test_cases.json (from the ftfy 6.3.1 sdist) and
                           decomposed accents, ligatures, mojibake, entities, C1 controls,
                           line breaks and terminal escapes put in (seeded), each with its
                           fix_text digest
-  clip_pipeline_goldens.json.gz  per text family (openai, open_clip, hf), the sha256 digest
-                          of the 77 ids of every corpus and mutated prompt
+  clip_prompts_digest.json.gz  OpenAI's clip.tokenize: one 16-hex-digit digest (sha256 of
+                          the 77 ids joined by commas) per corpus prompt, full ids of every
+                          97th
+  clip_edge_cases.json    hand-written texts (whitespace, emoji, accents, CJK, weighting
+                          syntax, HTML entities, special tokens, over-long) with the ids of
+                          each family
+  clip_pipeline_goldens.json.gz  per text family (openai, open_clip, hf): the digests of the
+                          mutated prompts, and for open_clip and hf the corpus prompts whose
+                          digest differs from openai's
 
 Run (the downloads need no torch):
   python3 -m venv .cache/venv
@@ -35,6 +42,7 @@ Run (the downloads need no torch):
 import gzip
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import random
@@ -65,12 +73,53 @@ def load_module(name, path):
     return mod
 
 
+def gz_text(path):
+    """A gzip text file without a timestamp, so that regenerating gives the same bytes."""
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0), encoding="utf-8")
+
+
 def digest_text(s):
     return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def digest_ids(ids):
     return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+
+
+TOKENIZER_EDGE = [
+    "",
+    "   ",
+    "a photo of a cat",
+    "A Photo   of\tA\nCAT  ",
+    "it's the dog's bone, they're here, we've gone, I'm ok, you'll see, he'd go",
+    "'''s ''t",
+    "(masterpiece:1.2), ((best quality)), [[lowres]], {{1girl}}, <lora:detail_tweaker:0.8>, BREAK",
+    "a cat::2 a dog::-0.5 --ar 16:9 --v 5",
+    "[cat:dog:0.5] [red|blue]",
+    "emoji 😀🔥👩‍👩‍👧 ❤️ ✨",
+    "accents: café naïve résumé Ångström Øre Straße",
+    "中文提示词，一个女孩，高质量",
+    "日本語のプロンプト、かわいい猫",
+    "한국어 프롬프트",
+    "Кошка в шляпе",
+    "ΣΊΣΥΦΟΣ ΟΔΟΣ",
+    "İstanbul",
+    "&amp; &lt;tag&gt; &amp;amp; &quot;q&quot; &#39;s &#x1F600;",
+    "numbers 1234567890 ½ ² ①",
+    "tab\there\x1cfile\x1fsep\u00a0nbsp\u2003emsp\u3000ideo",
+    "<|startoftext|>inner<|endoftext|> <|EndOfText|>",
+    "zero\u200bwidth joiner\u200d and combining e\u0301",
+    "mojibake cafÃ© â€œquotedâ€\x9d",
+    " ".join(["word"] * 100),
+    " ".join(["supercalifragilisticexpialidocious"] * 30),
+    "x" * 300,
+    "<start_of_text>inner<end_of_text> <START_OF_TEXT>",
+    "<|EndOfText|> and <|STARTOFTEXT|>",
+    "ΣΑΣ ΟΔΟΣ. İstanbul",
+    "“curly” ‘quotes’ ＬＯＵＤ ﬁne e\u0301 cafÃ© &amp;amp; &lt;b&gt;",
+    "  leading and trailing  ",
+    "\x1cfile\x1d\x1e\x1f seps \x85 nel",
+]
 
 
 EDGE = [
@@ -184,7 +233,8 @@ class OpenCLIPReference:
 
 
 class HFReference:
-    """CLIPTokenizerFast(text, truncation=True, max_length=77): the ids without padding."""
+    """CLIPTokenizerFast(text, truncation=True, max_length=77), zero-padded to 77 like
+    clip.tokenize (the fast tokenizer itself pads with <|endoftext|> when asked to)."""
 
     def __init__(self, path):
         self.tok = tokenizers.Tokenizer.from_file(path)
@@ -192,7 +242,8 @@ class HFReference:
         self.tok.no_padding()
 
     def __call__(self, text):
-        return self.tok.encode(text).ids
+        ids = self.tok.encode(text).ids
+        return ids + [0] * (77 - len(ids))
 
 
 def main():
@@ -208,7 +259,7 @@ def main():
             continue  # a Go string holds no surrogate code point
         out.append({"label": f"edge {i}", "original": t, "fix_text": ftfy.fix_text(t), "fix_encoding": ftfy.fix_encoding(t)})
     meta = {"ftfy": VERSIONS["ftfy"], "python": sys.version.split()[0]}
-    with gzip.open(os.path.join(FTFY_OUT, "ftfy_cases.json.gz"), "wt", encoding="utf-8") as f:
+    with gz_text(os.path.join(FTFY_OUT, "ftfy_cases.json.gz")) as f:
         json.dump({"meta": meta, "cases": out}, f, ensure_ascii=True)
 
     prompts = []
@@ -221,7 +272,7 @@ def main():
         digests.append(digest_text(fixed))
         if fixed != p:
             changed[str(i)] = fixed
-    with gzip.open(os.path.join(FTFY_OUT, "ftfy_corpus.json.gz"), "wt", encoding="utf-8") as f:
+    with gz_text(os.path.join(FTFY_OUT, "ftfy_corpus.json.gz")) as f:
         json.dump({"meta": meta, "digests": digests, "changed": changed}, f, ensure_ascii=True, separators=(",", ":"))
 
     rng = random.Random(13)
@@ -234,7 +285,7 @@ def main():
         mutated.append(m)
     mutated += EDGE
     mutated = [m for m in mutated if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in m)]
-    with gzip.open(os.path.join(FTFY_OUT, "mutated_prompts.json.gz"), "wt", encoding="utf-8") as f:
+    with gz_text(os.path.join(FTFY_OUT, "mutated_prompts.json.gz")) as f:
         json.dump({"meta": meta, "prompts": mutated, "digests": [digest_text(ftfy.fix_text(m)) for m in mutated]},
                   f, ensure_ascii=True, separators=(",", ":"))
     print(len(out), "cases,", len(prompts), "prompts,", len(changed), "changed,", len(mutated), "mutated")
@@ -242,15 +293,24 @@ def main():
     vocab = os.path.join(SHARED, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
     refs = {"openai": OpenAIReference(vocab), "open_clip": OpenCLIPReference(vocab),
             "hf": HFReference(os.path.join(SHARED, "tokenizers", "clip-vit-base-patch32", "tokenizer.json"))}
-    golden = {"meta": dict(VERSIONS, python=sys.version.split()[0]), "families": {}}
+    meta = dict(VERSIONS, python=sys.version.split()[0])
+    corpus = {name: [digest_ids(ref(p)) for p in prompts] for name, ref in refs.items()}
+    with gz_text(os.path.join(EMBED_OUT, "clip_prompts_digest.json.gz")) as f:
+        json.dump({"meta": meta, "digests": corpus["openai"],
+                   "ids": {str(i): refs["openai"](prompts[i]) for i in range(0, len(prompts), 97)}},
+                  f, separators=(",", ":"))
+    edge = [{"text": t, "ids": refs["openai"](t), "open_clip": refs["open_clip"](t), "hf": refs["hf"](t)}
+            for t in TOKENIZER_EDGE]
+    with open(os.path.join(EMBED_OUT, "clip_edge_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(edge, f, ensure_ascii=True, indent=0)
+    golden = {"meta": meta, "families": {}}
     for name, ref in refs.items():
         golden["families"][name] = {
-            "corpus": [digest_ids(ref(p)) for p in prompts],
+            "corpus_differs_from_openai": {str(i): d for i, d in enumerate(corpus[name]) if d != corpus["openai"][i]},
             "mutated": [digest_ids(ref(m)) for m in mutated],
-            "ids": {str(i): ref(prompts[i]) for i in range(0, len(prompts), 997)},
         }
-        print(name, "done")
-    with gzip.open(os.path.join(EMBED_OUT, "clip_pipeline_goldens.json.gz"), "wt", encoding="utf-8") as f:
+        print(name, len(golden["families"][name]["corpus_differs_from_openai"]), "corpus prompts differ from openai")
+    with gz_text(os.path.join(EMBED_OUT, "clip_pipeline_goldens.json.gz")) as f:
         json.dump(golden, f, separators=(",", ":"))
 
 
