@@ -38,8 +38,8 @@ type pipelineGoldens struct {
 }
 
 var (
-	allPromptsOnce    sync.Once
-	allPrompts []string
+	allPromptsOnce sync.Once
+	allPrompts     []string
 )
 
 func sharedPrompts(t testing.TB) []string {
