@@ -199,3 +199,24 @@ func TestLoadCLIPTokenizerJSONBadInput(t *testing.T) {
 		assert.ErrorContains(t, err, name)
 	}
 }
+
+// BenchmarkTextFamilies tokenizes the first 20,000 corpus prompts with each family's
+// pipeline (ftfy.fix_text and BPE for openai; the tokenizer.json steps for hf), on one
+// goroutine; scripts/bench_clip_text.sh runs it beside the Python references.
+func BenchmarkTextFamilies(b *testing.B) {
+	toks := familyTokenizers(b)
+	prompts := sharedPrompts(b)[:20000]
+	dst := make([]int64, ContextLength)
+	for _, fam := range []TextFamily{TextOpenAI, TextHF} {
+		b.Run(string(fam), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				fresh, err := toks[fam].WithFamily(fam) // an empty BPE cache, as a fresh Python process has
+				require.NoError(b, err)
+				for _, p := range prompts {
+					fresh.TokenizeInto(dst, p)
+				}
+			}
+			b.ReportMetric(float64(len(prompts)*b.N)/b.Elapsed().Seconds(), "prompts/s")
+		})
+	}
+}

@@ -97,3 +97,14 @@ func TestFtfyMutated(t *testing.T) {
 	}
 	assert.Zero(t, bad, "mutated prompts that differ from ftfy.fix_text, of %d", len(g.Prompts))
 }
+
+// BenchmarkFixText runs FixText over the first 20,000 corpus prompts.
+func BenchmarkFixText(b *testing.B) {
+	prompts := corpusPrompts(b)[:20000]
+	for i := 0; i < b.N; i++ {
+		for _, p := range prompts {
+			FixText(p)
+		}
+	}
+	b.ReportMetric(float64(len(prompts)*b.N)/b.Elapsed().Seconds(), "prompts/s")
+}
