@@ -180,11 +180,14 @@ func bpeMerge(ranks map[symbolPair]int, word []string) []string {
 // splitGPT2 applies GPT-2's pattern
 //
 //	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-func splitGPT2(s string) []string {
+func splitGPT2(s string) []string { return splitGPT2With(s, isPySpace) }
+
+// splitGPT2With is splitGPT2 with isSpace standing for \s.
+func splitGPT2With(s string, isSpace func(rune) bool) []string {
 	var out []string
 	class := func(r rune) int {
 		switch {
-		case isPySpace(r):
+		case isSpace(r):
 			return 0
 		case unicode.IsLetter(r):
 			return 1
@@ -227,7 +230,7 @@ func splitGPT2(s string) []string {
 		k, last := i, i
 		for k < len(s) {
 			r3, s3 := utf8.DecodeRuneInString(s[k:])
-			if !isPySpace(r3) {
+			if !isSpace(r3) {
 				break
 			}
 			last = k

@@ -41,6 +41,10 @@ type CLIPTokenizer struct {
 	ranks     map[symbolPair]int
 	byteToSym [256]string
 
+	family   TextFamily
+	specials [2]string // the start and end tokens as the split pattern finds them
+	hf       *hfText   // TextHF: the tokenizer.json's text steps
+
 	mu    sync.Mutex
 	cache map[string][]int
 }
@@ -123,6 +127,8 @@ func readCLIPMerges(r io.Reader) (*CLIPTokenizer, error) {
 		return nil, fmt.Errorf("vocabulary has %d entries, want %d", len(t.decoder), CLIPVocabSize)
 	}
 	t.cache = map[string][]int{}
+	t.family = TextOpenAI
+	t.specials = TextOpenAI.specials()
 	return t, nil
 }
 
@@ -193,17 +199,24 @@ func (t *CLIPTokenizer) TokenizeInto(dst []int64, text string) (truncated bool) 
 	}
 	dst[0] = StartToken
 	n := 1
-	for _, w := range splitCLIP(cleanText(text)) {
-		for _, id := range t.word(w) {
+	t.pieces(text, func(w string, special int) bool {
+		var ids []int
+		if special >= 0 {
+			ids = []int{special}
+		} else {
+			ids = t.word(w)
+		}
+		for _, id := range ids {
 			if n == len(dst) {
-				dst[n-1] = EndToken
-				return true
+				truncated = true
+				return false
 			}
 			dst[n] = int64(id)
 			n++
 		}
-	}
-	if n == len(dst) {
+		return true
+	})
+	if truncated || n == len(dst) {
 		dst[n-1] = EndToken
 		return true
 	}
@@ -242,11 +255,8 @@ func (t *CLIPTokenizer) Decode(ids []int64) (string, error) {
 	return strings.ToValidUTF8(s, "\uFFFD"), nil
 }
 
-// word returns the ids of one pre-tokenised word.
+// word returns the BPE ids of one pre-tokenised word.
 func (t *CLIPTokenizer) word(w string) []int {
-	if w == "<|startoftext|>" || w == "<|endoftext|>" {
-		return []int{t.encoder[w]}
-	}
 	t.mu.Lock()
 	if ids, ok := t.cache[w]; ok {
 		t.mu.Unlock()
@@ -279,19 +289,20 @@ func (t *CLIPTokenizer) merge(word []string) []string { return bpeMerge(t.ranks,
 //
 //	<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 //
-// (case-insensitive) to cleaned text and returns the matches in order.
-func splitCLIP(s string) []string {
+// (case-insensitive; open_clip spells the two special tokens <start_of_text> and
+// <end_of_text>) to cleaned text and returns the matches in order.
+func splitCLIP(s string, specials [2]string) []string {
 	var out []string
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == '<' && hasPrefixFold(s[i:], "<|startoftext|>"):
-			out = append(out, s[i:i+15])
-			i += 15
+		case r == '<' && hasPrefixFold(s[i:], specials[0]):
+			out = append(out, s[i:i+len(specials[0])])
+			i += len(specials[0])
 			continue
-		case r == '<' && hasPrefixFold(s[i:], "<|endoftext|>"):
-			out = append(out, s[i:i+13])
-			i += 13
+		case r == '<' && hasPrefixFold(s[i:], specials[1]):
+			out = append(out, s[i:i+len(specials[1])])
+			i += len(specials[1])
 			continue
 		case r == '\'':
 			if n := contraction(s[i+1:]); n > 0 {

@@ -13,12 +13,20 @@
 //     [LibraryCandidates] that exists; the error of [FindLibrary] lists every path tried.
 //     [OpenSession] checks a model's input and output names at load time; [Session.Run]
 //     takes and returns plain Go [Tensor] values, so no runtime value can leak.
-//   - Tokenizer: [CLIPTokenizer] is OpenAI's clip/simple_tokenizer.py (HTML unescape,
-//     whitespace collapse, lower-case, the split regex, byte-to-unicode, BPE with </w>,
-//     49,408 ids, start 49406, end 49407) and [CLIPTokenizer.Tokenize] is
-//     clip.tokenize(text, truncate=True): 77 ids, the end token kept on truncation, zeros
-//     after it. Like every [Tokenizer], [CLIPTokenizer.Encode] returns the ids with the
-//     special tokens (Tokenize's without the padding).
+//   - Tokenizer: [CLIPTokenizer] is CLIP's byte-pair encoding (byte-to-unicode, BPE with
+//     </w>, 49,408 ids, start 49406, end 49407) behind the text pipeline of a model family
+//     ([TextFamily], [CLIPTokenizer.Family]): [TextOpenAI] is OpenAI's
+//     clip/simple_tokenizer.py (ftfy.fix_text through package embed/ftfy, HTML unescape,
+//     whitespace collapse, lower-case, the split regex), [TextOpenCLIP] open_clip's
+//     SimpleTokenizer (the same, special tokens spelled <start_of_text>), and [TextHF]
+//     Hugging Face's CLIPTokenizerFast, which runs exactly the added tokens, normalizers
+//     and pre-tokenizers of its tokenizer.json ([LoadCLIPTokenizerJSON]) and no ftfy. A
+//     model folder's files choose the family ([LoadCLIPTokenizerFromFolder]);
+//     Options.TextFamily and [CLIPTokenizer.WithFamily] override it.
+//     [CLIPTokenizer.Tokenize] is clip.tokenize(text, truncate=True): 77 ids, the end
+//     token kept on truncation, zeros after it. Like every [Tokenizer],
+//     [CLIPTokenizer.Encode] returns the ids with the special tokens (Tokenize's without
+//     the padding).
 //   - Tokenizers for the safety classifiers (Detoxify): [WordPiece] (BERT, from vocab.txt),
 //     [ByteBPE] (RoBERTa and GPT-2, from vocab.json and merges.txt) and [LoadTokenizerJSON]
 //     for Hugging Face tokenizer.json files with WordPiece, byte-level BPE or Unigram
@@ -41,11 +49,13 @@
 //
 // # Invariants
 //
-//   - Token ids equal the reference tokenizer's on every prompt of the shared corpus
-//     (79,855 prompts), whitespace, emoji, accents, CJK, weighting syntax, HTML entities
-//     and over-long prompts included. ftfy.fix_text, the reference's first step, is not
-//     applied: it repairs mojibake ("cafÃ©" becomes "café" there, stays as is here) and
-//     folds a few compatibility characters; text without mojibake is unaffected.
+//   - Token ids equal each family's reference on every prompt of the shared corpus
+//     (79,855 prompts) and on 4,033 prompts with curly quotes, full-width forms, decomposed
+//     accents, ligatures, mojibake, entities, C1 controls and line breaks put in: OpenAI's
+//     clip.tokenize and open_clip's tokenizer with the real ftfy 6.3.1, and tokenizers'
+//     CLIPTokenizerFast for [TextHF]. ftfy changes about one real prompt in 50 (curly
+//     quotes, full-width punctuation, decomposed accents, ligatures, mojibake such as
+//     "cafÃ©"), so skipping it changes the ids of those prompts.
 //   - Preprocessed pixels are within 0.5/255 mean and 3/255 max absolute difference of
 //     PIL's per channel on the shared images (most are equal), Go's decoders standing in
 //     for libjpeg-turbo and libwebp. Known gaps: animated WebP does not

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Files of a model folder in the Hugging Face / Transformers.js layout, and open_clip's
@@ -145,47 +144,53 @@ func readPreprocessor(path string, base Preprocessor) (Preprocessor, error) {
 	return base, nil
 }
 
+// openCLIPConfig marks a folder in open_clip's Hugging Face Hub layout.
+const openCLIPConfig = "open_clip_config.json"
+
 // LoadCLIPTokenizerFromFolder loads the CLIP tokenizer of a model folder without loading
-// its models: from open_clip's bpe_simple_vocab_16e6.txt.gz, merges.txt, or the merges of
-// tokenizer.json, the first found in that order.
+// its models, with the text pipeline of the folder's family ([CLIPTokenizer.Family]):
+//
+//   - tokenizer.json: [TextHF], the file's own normalizers and pre-tokenizers (the fast
+//     tokenizer Transformers and Transformers.js load from such a folder);
+//   - else bpe_simple_vocab_16e6.txt.gz: [TextOpenCLIP] when open_clip_config.json is
+//     beside it, else [TextOpenAI];
+//   - else merges.txt: [TextOpenAI].
 func LoadCLIPTokenizerFromFolder(dir string) (*CLIPTokenizer, error) {
-	for _, name := range []string{openCLIPVocab, "merges.txt"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return LoadCLIPTokenizer(p)
+	return loadFolderTokenizer(dir, "")
+}
+
+// loadFolderTokenizer is LoadCLIPTokenizerFromFolder with the family forced unless f is "".
+func loadFolderTokenizer(dir string, f TextFamily) (*CLIPTokenizer, error) {
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(dir, name))
+		return err == nil
+	}
+	var t *CLIPTokenizer
+	var err error
+	switch {
+	case exists("tokenizer.json") && (f == "" || f == TextHF):
+		return LoadCLIPTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
+	case exists(openCLIPVocab):
+		t, err = LoadCLIPTokenizer(filepath.Join(dir, openCLIPVocab))
+		if err == nil && f == "" && exists(openCLIPConfig) {
+			f = TextOpenCLIP
 		}
+	case exists("merges.txt"):
+		t, err = LoadCLIPTokenizer(filepath.Join(dir, "merges.txt"))
+	case exists("tokenizer.json"):
+		// Another family asked of a folder with only tokenizer.json: its merges.
+		t, err = LoadCLIPTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
+	default:
+		return nil, fmt.Errorf("embed: model folder %s: no tokenizer.json, %s or merges.txt", dir, openCLIPVocab)
 	}
-	p := filepath.Join(dir, "tokenizer.json")
-	var tj struct {
-		Model struct {
-			Type   string            `json:"type"`
-			Merges []json.RawMessage `json:"merges"`
-		} `json:"model"`
-	}
-	ok, err := readJSON(p, &tj)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, fmt.Errorf("embed: model folder %s: no %s, merges.txt or tokenizer.json", dir, openCLIPVocab)
+	if f == "" || f == t.family {
+		return t, nil
 	}
-	var b strings.Builder
-	b.WriteString("#version: 0.2\n")
-	for i, m := range tj.Model.Merges {
-		var s string
-		if err := json.Unmarshal(m, &s); err != nil {
-			var pair []string
-			if err := json.Unmarshal(m, &pair); err != nil || len(pair) != 2 {
-				return nil, fmt.Errorf("embed: %s: field model.merges[%d]: want \"a b\" or [a, b]", p, i)
-			}
-			s = pair[0] + " " + pair[1]
-		}
-		b.WriteString(s)
-		b.WriteByte('\n')
+	if f == TextHF {
+		return nil, fmt.Errorf("embed: model folder %s: %w: TextFamily: %q needs tokenizer.json", dir, ErrInvalidOptions, string(f))
 	}
-	t, err := NewCLIPTokenizerFromMerges(strings.NewReader(b.String()))
-	if err != nil {
-		return nil, fmt.Errorf("embed: %s: %w", p, err)
-	}
-	return t, nil
+	return t.WithFamily(f)
 }

@@ -140,9 +140,13 @@ func (m *Model) setDim(cfg modelConfig) error {
 
 func (m *Model) loadTokenizer(o Options) (*CLIPTokenizer, error) {
 	if o.Vocabulary != "" {
-		return LoadCLIPTokenizer(o.Vocabulary)
+		t, err := LoadCLIPTokenizer(o.Vocabulary)
+		if err != nil || o.TextFamily == "" {
+			return t, err
+		}
+		return t.WithFamily(o.TextFamily)
 	}
-	return LoadCLIPTokenizerFromFolder(m.dir)
+	return loadFolderTokenizer(m.dir, o.TextFamily)
 }
 
 // combinedModel returns the path of a combined model.onnx when the folder has no

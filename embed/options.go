@@ -33,6 +33,9 @@ type Options struct {
 	// Vocabulary overrides the folder's tokenizer files with a CLIP BPE merges file
 	// (bpe_simple_vocab_16e6.txt.gz or merges.txt).
 	Vocabulary string
+	// TextFamily chooses the text pipeline of the tokenizer ("" = the folder's, see
+	// [LoadCLIPTokenizerFromFolder]; TextHF needs the folder's tokenizer.json).
+	TextFamily TextFamily
 	// Preprocessor overrides the image transform; fields left zero are read from
 	// preprocessor_config.json, then fall back to OpenAI CLIP's.
 	Preprocessor Preprocessor
@@ -64,6 +67,9 @@ func (o *Options) resolve() (Options, error) {
 		return r, invalid("BatchSize", "%d is negative", r.BatchSize)
 	case r.LogitScale < 0 || math.IsNaN(r.LogitScale) || math.IsInf(r.LogitScale, 0):
 		return r, invalid("LogitScale", "%v is not a positive finite number", r.LogitScale)
+	}
+	if err := r.TextFamily.check("TextFamily"); err != nil {
+		return r, err
 	}
 	if r.BatchSize == 0 {
 		r.BatchSize = DefaultBatchSize

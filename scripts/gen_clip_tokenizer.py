@@ -1,5 +1,10 @@
 #!/usr/bin/python3
-"""Writes the CLIP tokenizer parity goldens of package embed.
+"""The CLIP tokenizer without ftfy, as scripts/gen_clip_models.py and
+scripts/bench_embed_reference.py import it. The parity goldens of package embed are written
+by scripts/gen_clip_text_goldens.py from the real reference packages (ftfy included); this
+script's main() no longer writes them.
+
+Former description:
 
 Reference: the tokenizer of OpenAI's CLIP (clip/simple_tokenizer.py and clip.tokenize with
 truncate=True), re-stated step by step below with the same regular expression through the
@@ -131,6 +136,7 @@ EDGE = [
 
 
 def main():
+    raise SystemExit("the goldens are written by scripts/gen_clip_text_goldens.py")
     ref = Reference(os.path.join(SHARED, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz"))
     digests, full = [], {}
     with open(os.path.join(SHARED, "prompts", "prompts.jsonl"), encoding="utf-8") as f:

@@ -171,3 +171,83 @@ func TestInterruptLeavesNoOutput(t *testing.T) {
 	assert.Empty(t, clitest.Files(t, outDir))
 	assert.NotContains(t, r.Stdout, "{", "no summary after an interrupt")
 }
+
+// TestStoreFillsAndResumes fills a store with texts and images, then runs again: every id
+// is skipped, and the vectors equal the parquet output's within float16 precision.
+func TestStoreFillsAndResumes(t *testing.T) {
+	requireRuntime(t)
+	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "prompts.txt")
+	require.NoError(t, os.WriteFile(prompts, []byte("a photo of a cat\nsecond line\na photo of a cat\n"), 0o644))
+	store := filepath.Join(dir, "texts-store")
+	for run1, wantSkipped := range []float64{1, 3} {
+		var stdout, stderr bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-store", store}, &stdout, &stderr), stderr.String())
+		_, sum := lastJSON(t, stdout.String())
+		assert.Equal(t, wantSkipped, sum["skipped"], "run %d", run1)
+		assert.Equal(t, store, sum["store"])
+	}
+	s, err := embed.OpenStore(store)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, 2, s.Len())
+	assert.Equal(t, "tinyclip", s.Model())
+	out := filepath.Join(dir, "texts.parquet")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"texts", "-model", tinyModel, "-vocab", vocab, "-in", prompts, "-out", out}, &stdout, &stderr))
+	rows, err := parquet.ReadFile[textRow](out)
+	require.NoError(t, err)
+	got := make([]float32, s.Dim())
+	_, err = s.Lookup([]uint64{embed.PromptKey(rows[1].Text)}, got)
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, rows[1].Embedding, got, 1e-3)
+
+	imgs := filepath.Join(dir, "imgs")
+	require.NoError(t, os.Mkdir(imgs, 0o755))
+	src, err := os.ReadFile(shareddata.Path(t, "images", "photo_rgb_512x512.png"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(imgs, "38824499.png"), src, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(imgs, "7.jpg"), []byte("broken"), 0o644))
+	istore := filepath.Join(dir, "images-store")
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), []string{"images", "-model", tinyModel, "-images", imgs, "-store", istore}, &stdout, &stderr))
+	_, sum := lastJSON(t, stdout.String())
+	assert.Equal(t, 1.0, sum["failed"])
+	is, err := embed.OpenStore(istore)
+	require.NoError(t, err)
+	defer is.Close()
+	assert.True(t, is.Has(38824499))
+	assert.False(t, is.Has(7), "a broken image is not stored")
+
+	require.NoError(t, os.WriteFile(filepath.Join(imgs, "cat.png"), src, 0o644))
+	err = run(context.Background(), []string{"images", "-model", tinyModel, "-images", imgs, "-store", istore}, &stdout, &stderr)
+	assert.ErrorContains(t, err, "cat.png")
+	err = run(context.Background(), []string{"texts", "-model", tinyModel, "-in", prompts, "-out", out, "-store", store}, &stdout, &stderr)
+	assert.ErrorIs(t, err, cli.ErrUsage)
+}
+
+// TestInterruptStoreKeepsCompleteShards sends SIGINT to a store run: the program exits
+// within 2 s, and whatever it left in the store opens (complete shards only), so that the
+// next run resumes.
+func TestInterruptStoreKeepsCompleteShards(t *testing.T) {
+	requireRuntime(t)
+	bin := clitest.Build(t)
+	vocab := shareddata.Path(t, "tokenizers", "clip_bpe_simple_vocab_16e6.txt.gz")
+	model, err := filepath.Abs(tinyModel)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "prompts.txt")
+	var b strings.Builder
+	for i := range 300000 {
+		fmt.Fprintf(&b, "a photo of cat number %d\n", i)
+	}
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
+	store := filepath.Join(dir, "store")
+	r := clitest.Interrupt(t, bin, []string{"texts", "-model", model, "-vocab", vocab, "-in", in, "-store", store}, "", 1500*time.Millisecond)
+	assert.Equal(t, 130, r.Status, r.Stderr)
+	s, err := embed.OpenStore(store)
+	require.NoError(t, err)
+	assert.Less(t, s.Len(), 300000)
+	require.NoError(t, s.Close())
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package embed
+
+import "os"
+
+// mapStoreFile reads the whole file where memory mapping is not available.
+func mapStoreFile(fh *os.File, size int64) ([]byte, func() error, error) {
+	return readStoreFile(fh, size)
+}
