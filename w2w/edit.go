@@ -126,10 +126,12 @@ var familyMeta = map[Family][2]string{
 	Flux: {"flux1", "flux-1-dev/lora"},
 }
 
-// Rank1Tensors returns the tensors of a rank-1 LoRA: for kohya-style names
-// <name>.lora_up.weight (Out×1, or Out×1×1×1 for conv), <name>.lora_down.weight (1×In, or
-// 1×in×kh×kw) and <name>.alpha = 1, so loaders apply up·down unscaled; cloneofsimo modules
-// keep their own keys (<name>:up, <name>:down), which that format applies unscaled.
+// Rank1Tensors returns the tensors of a rank-1 LoRA in kohya's layout, whatever the input's
+// convention: <name>.lora_up.weight, <name>.lora_down.weight and <name>.alpha = 1, so loaders
+// apply up·down unscaled. Shapes are the base layer's: Out×1 and 1×In for a linear layer;
+// [Out, 1, 1, 1] and [1, in, kh, kw] for a convolution (In = in·kh·kw), including SD1.x's 1×1
+// proj_in/proj_out. A module without a kohya name (an index-named cloneofsimo module the
+// family table could not name) is an error wrapping [ErrUnmappedModule].
 func Rank1Tensors(r *Reduced, dt safetensors.DType) ([]safetensors.Tensor, error) {
 	if dt == "" {
 		dt = safetensors.F32
@@ -137,30 +139,28 @@ func Rank1Tensors(r *Reduced, dt safetensors.DType) ([]safetensors.Tensor, error
 	var ts []safetensors.Tensor
 	for i := range r.Modules {
 		m := &r.Modules[i]
+		if !kohyaName.MatchString(m.Name) {
+			return nil, fmt.Errorf("module %q: %w", m.Name, ErrUnmappedModule)
+		}
 		up, down := m.Factors()
 		upShape, downShape := []int{m.Out, 1}, []int{1, m.In}
 		if m.Kernel != nil {
 			kh, kw := m.Kernel[0], m.Kernel[1]
+			if kh <= 0 || kw <= 0 || m.In%(kh*kw) != 0 {
+				return nil, fmt.Errorf("module %q: %w: %d inputs do not fold into a %dx%d kernel", m.Name, ErrShapeMismatch, m.In, kh, kw)
+			}
 			upShape, downShape = []int{m.Out, 1, 1, 1}, []int{1, m.In / (kh * kw), kh, kw}
 		}
-		upKey, downKey, alphaKey := m.Name+".lora_up.weight", m.Name+".lora_down.weight", m.Name+".alpha"
-		if r.Convention == CloneOfSimo {
-			upKey, downKey, alphaKey = m.Name+":up", m.Name+":down", ""
-		}
-		t, err := safetensors.FloatTensor(upKey, dt, upShape, up)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-		if t, err = safetensors.FloatTensor(downKey, dt, downShape, down); err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-		if alphaKey != "" {
-			if t, err = safetensors.FloatTensor(alphaKey, dt, nil, []float32{1}); err != nil {
+		for _, t := range []struct {
+			key   string
+			shape []int
+			v     []float32
+		}{{m.Name + ".lora_up.weight", upShape, up}, {m.Name + ".lora_down.weight", downShape, down}, {m.Name + ".alpha", nil, []float32{1}}} {
+			tt, err := safetensors.FloatTensor(t.key, dt, t.shape, t.v)
+			if err != nil {
 				return nil, err
 			}
-			ts = append(ts, t)
+			ts = append(ts, tt)
 		}
 	}
 	return ts, nil

@@ -56,6 +56,9 @@ type LoRA struct {
 	// FamilyNote says what decided Family and any disagreement between the evidence.
 	FamilyNote string
 	Metadata   map[string]string
+	// Naming says how index-named modules (cloneofsimo) were given kohya names, or why they
+	// could not be (then the LoRA reduces but is not written); empty for named conventions.
+	Naming string
 	// Modules are sorted by Name.
 	Modules []Module
 	// Extra lists tensors that are not LoRA factors (embedded textual-inversion tokens,
@@ -202,6 +205,14 @@ func parseLoRA(f *safetensors.File, built func(l *LoRA, m *Module, total int) er
 	}
 	sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })
 	l.Family, l.FamilyNote = detectFamily(l)
+	if l.Convention == CloneOfSimo {
+		note, err := mapCloneOfSimo(l)
+		if err != nil {
+			note = err.Error()
+		}
+		l.Naming = note
+	}
+	conformKernels(l)
 	return l, nil
 }
 
