@@ -3,9 +3,7 @@ package w2w
 import (
 	"context"
 	"fmt"
-	"strconv"
 
-	"github.com/imagegem/imagegem-go/internal/atomicfile"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
@@ -107,16 +105,6 @@ func mergeEdited(r *Reduced, lay *Layout, x []float32, mask []bool) (*Reduced, e
 	return out, nil
 }
 
-// WriteOptions configures [WriteRank1LoRA]. The zero value writes F32 factors.
-type WriteOptions struct {
-	// DType of the factors: F16, BF16, F32 (default) or F64.
-	DType safetensors.DType
-	// Metadata is added to the kohya metadata (and may override it).
-	Metadata map[string]string
-	// Inputs are files the output must not overwrite (the edited LoRA, a direction file).
-	Inputs []string
-}
-
 // Kohya metadata values per family: ss_base_model_version as sd-scripts writes it and the
 // Stability AI model-spec architecture (sai_model_spec 1.0.0).
 var familyMeta = map[Family][2]string{
@@ -179,39 +167,4 @@ func Rank1Metadata(f Family) map[string]string {
 		meta["modelspec.architecture"] = fm[1]
 	}
 	return meta
-}
-
-// WriteRank1LoRA writes r as a rank-1 LoRA (kohya naming, alpha = 1, kohya metadata)
-// atomically. It refuses to overwrite any of opts.Inputs or r's own source file.
-func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
-	o, err := opts.resolve()
-	if err != nil {
-		return err
-	}
-	ts, err := Rank1Tensors(r, o.DType)
-	if err != nil {
-		return fmt.Errorf("w2w: write %s: %w", path, err)
-	}
-	meta := Rank1Metadata(r.Family)
-	meta["w2w.modules"] = strconv.Itoa(len(r.Modules))
-	for k, v := range o.Metadata {
-		meta[k] = v
-	}
-	return writeSafetensors(path, ts, meta, append([]string{r.Path}, o.Inputs...))
-}
-
-// writeSafetensors encodes tensors and metadata and writes them to path atomically, refusing
-// to replace any of inputs.
-func writeSafetensors(path string, ts []safetensors.Tensor, meta map[string]string, inputs []string) error {
-	if err := atomicfile.CheckInputs(path, inputs...); err != nil {
-		return fmt.Errorf("w2w: %w", err)
-	}
-	b, err := safetensors.Encode(ts, meta)
-	if err != nil {
-		return fmt.Errorf("w2w: write %s: %w", path, err)
-	}
-	if err := atomicfile.WriteFile(context.Background(), path, b, &atomicfile.Options{Inputs: inputs}); err != nil {
-		return fmt.Errorf("w2w: %w", err)
-	}
-	return nil
 }

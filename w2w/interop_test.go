@@ -218,3 +218,109 @@ func TestSDXLProjStaysLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteProvenance: the written metadata names the input and its SHA-256 (as sha256sum
+// computes it over the whole file), the method and the rank; an edit adds its direction file
+// and α.
+func TestWriteProvenance(t *testing.T) {
+	dir := shareddata.Path(t, "lora")
+	in := filepath.Join(dir, "diffusers_sd15_rank4_pokemon.safetensors")
+	red, err := ReduceFile(context.Background(), in, nil)
+	require.NoError(t, err)
+	out := t.TempDir()
+	dirFile := filepath.Join(out, "dir.safetensors")
+	require.NoError(t, os.WriteFile(dirFile, []byte("direction bytes"), 0o644))
+	p := filepath.Join(out, "edited.safetensors")
+	require.NoError(t, WriteRank1LoRA(p, red, &WriteOptions{Direction: dirFile, Alpha: -2.5}))
+	f, err := safetensors.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	md := f.Metadata
+	// sha256 of the shared file, as SOURCES.md records it.
+	assert.Equal(t, "diffusers_sd15_rank4_pokemon.safetensors", md[MetaSource])
+	assert.Equal(t, "6ed2674d12c4c57089ea3fe9beeed003552e99e970a8e273005f9def6189e83d", md[MetaSourceSHA256])
+	assert.Equal(t, "edit", md[MetaMethod])
+	assert.Equal(t, "1", md[MetaRank])
+	assert.Equal(t, "diffusers", md[MetaSourceConvention])
+	assert.Equal(t, "dir.safetensors", md[MetaDirection])
+	// printf 'direction bytes' | sha256sum
+	assert.Equal(t, "b0f2458b7e35d0bb6fde288d3a4ad922366c5f369d29ed75cc29653f5bda4dfb", md[MetaDirectionSHA256])
+	assert.Equal(t, "-2.5", md[MetaEditAlpha])
+	assert.Len(t, md[MetaModelHash], 64)
+}
+
+// TestWritePEFT: -format peft writes diffusers' names, the same module paths a diffusers PEFT
+// file of the shared data holds, and an adapter_config.json beside; it reads back to the same
+// modules.
+func TestWritePEFT(t *testing.T) {
+	dir := shareddata.Path(t, "lora")
+	in := filepath.Join(dir, "diffusers_sd15_unetprefix_rank4_timohavdk.safetensors")
+	l, err := LoadLoRA(in)
+	require.NoError(t, err)
+	for _, m := range l.Modules {
+		p, err := peftModulePath(m.Name)
+		require.NoError(t, err)
+		assert.Equal(t, m.Source, p, "the input's own diffusers path")
+	}
+	lk, err := LoadLoRA(filepath.Join(dir, "lycoris_lokr_smart_falcon_4.safetensors"))
+	require.NoError(t, err)
+	want := map[string]string{
+		"lora_te_text_model_encoder_layers_0_mlp_fc1":                           "text_encoder.text_model.encoder.layers.0.mlp.fc1",
+		"lora_te_text_model_encoder_layers_11_self_attn_out_proj":               "text_encoder.text_model.encoder.layers.11.self_attn.out_proj",
+		"lora_unet_down_blocks_0_resnets_0_conv1":                               "unet.down_blocks.0.resnets.0.conv1",
+		"lora_unet_down_blocks_0_resnets_0_time_emb_proj":                       "unet.down_blocks.0.resnets.0.time_emb_proj",
+		"lora_unet_down_blocks_0_downsamplers_0_conv":                           "unet.down_blocks.0.downsamplers.0.conv",
+		"lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_ff_net_0_proj": "unet.up_blocks.1.attentions.0.transformer_blocks.0.ff.net.0.proj",
+		"lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_out_0":  "unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_out.0",
+		"lora_unet_up_blocks_3_attentions_2_proj_out":                           "unet.up_blocks.3.attentions.2.proj_out",
+		"lora_unet_up_blocks_1_resnets_0_conv_shortcut":                         "unet.up_blocks.1.resnets.0.conv_shortcut",
+	}
+	for k, v := range want {
+		_, ok := lk.Module(k)
+		require.True(t, ok, k)
+		p, err := peftModulePath(k)
+		require.NoError(t, err)
+		assert.Equal(t, v, p)
+	}
+	_, err = peftModulePath("lora_unet_input_blocks_4_1_proj_in")
+	assert.ErrorIs(t, err, ErrUnsupported)
+
+	red, err := Reduce(context.Background(), lk, nil)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "pytorch_lora_weights.safetensors")
+	require.NoError(t, WriteRank1LoRA(out, red, &WriteOptions{Format: PEFT}))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(out), "adapter_config.json"))
+	require.NoError(t, err)
+	var cfg struct {
+		R       int      `json:"r"`
+		Alpha   float64  `json:"lora_alpha"`
+		Type    string   `json:"peft_type"`
+		Targets []string `json:"target_modules"`
+	}
+	require.NoError(t, json.Unmarshal(b, &cfg))
+	assert.Equal(t, 1, cfg.R)
+	assert.Equal(t, 1.0, cfg.Alpha)
+	assert.Equal(t, "LORA", cfg.Type)
+	assert.Contains(t, cfg.Targets, "down_blocks.0.resnets.0.conv1")
+	f, err := safetensors.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	conv, ok := f.Info("unet.down_blocks.0.resnets.0.conv1.lora_A.weight")
+	require.True(t, ok)
+	assert.Equal(t, []int{1, 320, 3, 3}, conv.Shape)
+	up, ok := f.Info("unet.down_blocks.0.resnets.0.conv1.lora_B.weight")
+	require.True(t, ok)
+	assert.Equal(t, []int{320, 1, 1, 1}, up.Shape)
+	assert.Len(t, f.Tensors, 2*len(red.Modules), "no alpha tensors")
+	back, err := LoadLoRA(out)
+	require.NoError(t, err)
+	assert.Equal(t, PEFT, back.Convention)
+	require.Len(t, back.Modules, len(red.Modules))
+	for i, m := range back.Modules {
+		assert.Equal(t, red.Modules[i].Name, m.Name)
+		assert.InDelta(t, 1, m.Scale(), 0)
+	}
+	// The configuration beside an input is never replaced.
+	err = WriteRank1LoRA(filepath.Join(filepath.Dir(out), "again.safetensors"), &Reduced{Path: out, Family: red.Family, Modules: red.Modules}, &WriteOptions{Format: PEFT})
+	assert.ErrorIs(t, err, ErrOverwritesInput)
+}
