@@ -3,6 +3,7 @@ package w2w
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -323,4 +324,72 @@ func TestWritePEFT(t *testing.T) {
 	// The configuration beside an input is never replaced.
 	err = WriteRank1LoRA(filepath.Join(filepath.Dir(out), "again.safetensors"), &Reduced{Path: out, Family: red.Family, Modules: red.Modules}, &WriteOptions{Format: PEFT})
 	assert.ErrorIs(t, err, ErrOverwritesInput)
+}
+
+// TestSDXLDiffusersNamesMapToSGM: the diffusers names of SDXL's attention modules map to
+// exactly the module set of a real kohya SDXL LoRA (the Alien Style manifest, SGM names).
+func TestSDXLDiffusersNamesMapToSGM(t *testing.T) {
+	b, err := os.ReadFile(shareddata.Path(t, "lora", "invokeai_stripped_manifests", "alien_style_sdxl_kohya.manifest.json"))
+	require.NoError(t, err)
+	var man map[string]any
+	require.NoError(t, json.Unmarshal(b, &man))
+	want := map[string]bool{}
+	for k := range man {
+		if m, _, ok := strings.Cut(k, "."); ok && strings.HasPrefix(m, "lora_unet_") {
+			want[m] = true
+		}
+	}
+	got := map[string]bool{}
+	attn := func(block string, depth int) {
+		for _, p := range []string{"proj_in", "proj_out"} {
+			s, ok := sdxlSGMName("lora_unet_" + block + "_" + p)
+			require.True(t, ok, block)
+			got[s] = true
+		}
+		for d := 0; d < depth; d++ {
+			for _, l := range []string{"attn1_to_q", "attn1_to_k", "attn1_to_v", "attn1_to_out_0", "attn2_to_q", "attn2_to_k", "attn2_to_v", "attn2_to_out_0", "ff_net_0_proj", "ff_net_2"} {
+				s, ok := sdxlSGMName(fmt.Sprintf("lora_unet_%s_transformer_blocks_%d_%s", block, d, l))
+				require.True(t, ok)
+				got[s] = true
+			}
+		}
+	}
+	for a := 0; a < 2; a++ {
+		attn(fmt.Sprintf("down_blocks_1_attentions_%d", a), 2)
+		attn(fmt.Sprintf("down_blocks_2_attentions_%d", a), 10)
+	}
+	for a := 0; a < 3; a++ {
+		attn(fmt.Sprintf("up_blocks_0_attentions_%d", a), 10)
+		attn(fmt.Sprintf("up_blocks_1_attentions_%d", a), 2)
+	}
+	attn("mid_block_attentions_0", 10)
+	assert.Equal(t, want, got)
+
+	for in, out := range map[string]string{
+		"lora_unet_down_blocks_0_resnets_1_conv1":         "lora_unet_input_blocks_2_0_in_layers_2",
+		"lora_unet_down_blocks_1_resnets_0_conv_shortcut": "lora_unet_input_blocks_4_0_skip_connection",
+		"lora_unet_down_blocks_1_downsamplers_0_conv":     "lora_unet_input_blocks_6_0_op",
+		"lora_unet_up_blocks_0_upsamplers_0_conv":         "lora_unet_output_blocks_2_2_conv",
+		"lora_unet_up_blocks_2_resnets_2_time_emb_proj":   "lora_unet_output_blocks_8_0_emb_layers_1",
+		"lora_unet_mid_block_resnets_1_conv2":             "lora_unet_middle_block_2_out_layers_3",
+		"lora_unet_conv_in":                               "lora_unet_input_blocks_0_0",
+	} {
+		s, ok := sdxlSGMName(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, out, s, in)
+	}
+	_, ok := sdxlSGMName("lora_unet_input_blocks_4_1_proj_in")
+	assert.False(t, ok, "already SGM")
+
+	// A PEFT SDXL file is written with kohya's SGM names and linear proj_in.
+	const mod = "unet.down_blocks.1.attentions.0.proj_in"
+	down, _ := safetensors.FloatTensor(mod+".lora_A.weight", safetensors.F32, []int{1, 640}, ones(640))
+	up, _ := safetensors.FloatTensor(mod+".lora_B.weight", safetensors.F32, []int{640, 1}, ones(640))
+	f, err := safetensors.Parse(loraBytes(t, []safetensors.Tensor{down, up}, map[string]string{"ss_base_model_version": "sdxl_base_v1-0"}))
+	require.NoError(t, err)
+	l, err := ParseLoRAFile(f)
+	require.NoError(t, err)
+	require.Equal(t, SDXL, l.Family)
+	assert.Equal(t, "lora_unet_input_blocks_4_1_proj_in", l.Modules[0].Name)
+	assert.Nil(t, l.Modules[0].Kernel)
 }

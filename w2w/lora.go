@@ -218,6 +218,7 @@ func parseLoRA(f *safetensors.File, built func(l *LoRA, m *Module, total int) er
 		}
 		l.Naming = note
 	}
+	conformSDXLNames(l)
 	conformKernels(l)
 	return l, nil
 }

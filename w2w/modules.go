@@ -249,3 +249,107 @@ func mapCloneOfSimo(l *LoRA) (string, error) {
 
 // kohyaName reports whether a module name is one loaders map: lora_<network>_<path>.
 var kohyaName = regexp.MustCompile(`^lora_[A-Za-z0-9]+_[A-Za-z0-9_]+$`)
+
+// SDXL's kohya names follow Stability's SGM UNet (input_blocks, middle_block, output_blocks),
+// as sd-scripts trains SDXL on that UNet and as kohya SDXL LoRAs hold them; diffusers and PEFT
+// SDXL files name diffusers' blocks instead. Their modules are renamed to the SGM names so
+// that every SDXL LoRA written, and every layout over SDXL LoRAs, uses kohya's. The block
+// arithmetic is the UNet's: SDXL's three down blocks of two layers each (the first without
+// attention, the last without a downsampler) give input blocks 1 + 3·block + layer, and the
+// up blocks of three layers give output blocks 3·block + layer.
+var (
+	sdxlDownRe = regexp.MustCompile(`^lora_unet_down_blocks_([0-2])_(attentions|resnets)_([0-1])_(.+)$`)
+	sdxlUpRe   = regexp.MustCompile(`^lora_unet_up_blocks_([0-2])_(attentions|resnets)_([0-2])_(.+)$`)
+	sdxlMidRe  = regexp.MustCompile(`^lora_unet_mid_block_(attentions|resnets)_([0-1])_(.+)$`)
+	sdxlSampRe = regexp.MustCompile(`^lora_unet_(down|up)_blocks_([0-2])_(down|up)samplers_0_conv$`)
+)
+
+// sgmResnet maps a diffusers ResnetBlock2D layer to the SGM ResBlock's.
+var sgmResnet = map[string]string{
+	"conv1": "in_layers_2", "conv2": "out_layers_3", "time_emb_proj": "emb_layers_1",
+	"conv_shortcut": "skip_connection", "norm1": "in_layers_0", "norm2": "out_layers_0",
+}
+
+// sgmOther maps SDXL's remaining diffusers layers.
+var sgmOther = map[string]string{
+	"lora_unet_conv_in":                 "lora_unet_input_blocks_0_0",
+	"lora_unet_conv_out":                "lora_unet_out_2",
+	"lora_unet_conv_norm_out":           "lora_unet_out_0",
+	"lora_unet_time_embedding_linear_1": "lora_unet_time_embed_0",
+	"lora_unet_time_embedding_linear_2": "lora_unet_time_embed_2",
+	"lora_unet_add_embedding_linear_1":  "lora_unet_label_emb_0_0",
+	"lora_unet_add_embedding_linear_2":  "lora_unet_label_emb_0_2",
+}
+
+// sdxlSGMName returns the SGM (kohya) name of an SDXL module named by diffusers' blocks, and
+// false for a name that is not one (already SGM, a text encoder's, or unknown).
+func sdxlSGMName(name string) (string, bool) {
+	if s, ok := sgmOther[name]; ok {
+		return s, true
+	}
+	suffix := func(kind, rest string) (string, bool) {
+		if kind == "attentions" {
+			return "1_" + rest, true
+		}
+		s, ok := sgmResnet[rest]
+		return "0_" + s, ok
+	}
+	if m := sdxlDownRe.FindStringSubmatch(name); m != nil {
+		b, l := int(m[1][0]-'0'), int(m[3][0]-'0')
+		s, ok := suffix(m[2], m[4])
+		return fmt.Sprintf("lora_unet_input_blocks_%d_%s", 1+3*b+l, s), ok
+	}
+	if m := sdxlUpRe.FindStringSubmatch(name); m != nil {
+		b, l := int(m[1][0]-'0'), int(m[3][0]-'0')
+		s, ok := suffix(m[2], m[4])
+		return fmt.Sprintf("lora_unet_output_blocks_%d_%s", 3*b+l, s), ok
+	}
+	if m := sdxlMidRe.FindStringSubmatch(name); m != nil {
+		if m[1] == "attentions" {
+			return "lora_unet_middle_block_1_" + m[3], m[2] == "0"
+		}
+		s, ok := sgmResnet[m[3]]
+		return fmt.Sprintf("lora_unet_middle_block_%d_%s", 2*int(m[2][0]-'0'), s), ok
+	}
+	if m := sdxlSampRe.FindStringSubmatch(name); m != nil {
+		b := int(m[2][0] - '0')
+		if m[1] == "down" && m[3] == "down" && b < 2 {
+			return fmt.Sprintf("lora_unet_input_blocks_%d_0_op", 3+3*b), true
+		}
+		if m[1] == "up" && m[3] == "up" && b < 2 {
+			return fmt.Sprintf("lora_unet_output_blocks_%d_2_conv", 3*b+2), true
+		}
+	}
+	return "", false
+}
+
+// conformSDXLNames renames an SDXL LoRA's diffusers-named UNet modules to kohya's SGM names,
+// unless that would give two modules one name (then the file keeps its names).
+func conformSDXLNames(l *LoRA) {
+	if l.Family != SDXL {
+		return
+	}
+	names := map[string]bool{}
+	renamed := make([]string, len(l.Modules))
+	for i, m := range l.Modules {
+		n := m.Name
+		if s, ok := sdxlSGMName(m.Name); ok {
+			n = s
+		}
+		if names[n] {
+			return
+		}
+		names[n] = true
+		renamed[i] = n
+	}
+	changed := false
+	for i := range l.Modules {
+		if renamed[i] != l.Modules[i].Name {
+			l.Modules[i].Name = renamed[i]
+			changed = true
+		}
+	}
+	if changed {
+		sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })
+	}
+}
