@@ -305,7 +305,42 @@ func buildLoHa(f *safetensors.File, m Module, mp *moduleParts) (Module, error) {
 	if rr > maxHadaRank {
 		return m, fileErr(f.Path, m.Source, -1, ErrUnsupported, "LoHa ranks %d·%d above %d", w1.Rank, w2.Rank, maxHadaRank)
 	}
+	rows, cols, r1 := w1.Rows, w1.Cols, w1.Rank
+	var p, q []float32
+	if rr < min(rows, cols) {
+		p, q = khatriRao(w1, w2)
+	} else {
+		// The product's rank exceeds the matrix's: W1⊙W2 itself, as the thinner full factor.
+		ff := fullFactor(rows, cols, hadamard(w1, w2))
+		p, q, rr = ff.A, ff.B, ff.Rank
+	}
+	// LyCORIS scales by alpha/r with r the LoHa dim (w1's rank); Up·Down has rank r₁·r₂.
+	alpha := float64(r1)
+	mm := m
+	mm.Alpha = alpha
+	if err := readAlpha(f, &mm, mp); err != nil {
+		return m, err
+	}
+	m.Algo = "loha"
+	m.DType = dt
+	m.Up, m.Down, m.Rank, m.Out, m.In, m.Kernel = p, q, rr, rows, cols, k1
+	m.Alpha = mm.Alpha / float64(r1) * float64(rr)
+	if m.Alpha == 0 && mm.Alpha != 0 {
+		m.Alpha = mm.Alpha // rr·alpha/r underflowed; keep the sign of the scale
+	}
+	area := 0
+	if k1 != nil {
+		area = k1[0] * k1[1]
+	}
+	m.Kind, m.Attn = classifyModule(m.Name, area)
+	return m, nil
+}
+
+// khatriRao returns P (rows × r₁r₂) and Q (r₁r₂ × cols) with P·Q = (A1·B1)⊙(A2·B2):
+// P[i, (a, b)] = A1[i, a]·A2[i, b] and Q[(a, b), j] = B1[a, j]·B2[b, j].
+func khatriRao(w1, w2 Factor) ([]float32, []float32) {
 	rows, cols, r1, r2 := w1.Rows, w1.Cols, w1.Rank, w2.Rank
+	rr := r1 * r2
 	p := make([]float32, rows*rr)
 	for i := 0; i < rows; i++ {
 		a1, a2, pi := w1.A[i*r1:(i+1)*r1], w2.A[i*r2:(i+1)*r2], p[i*rr:(i+1)*rr]
@@ -325,21 +360,34 @@ func buildLoHa(f *safetensors.File, m Module, mp *moduleParts) (Module, error) {
 			}
 		}
 	}
-	// LyCORIS scales by alpha/r with r the LoHa dim (w1's rank); Up·Down has rank r₁·r₂.
-	alpha := float64(r1)
-	mm := m
-	mm.Alpha = alpha
-	if err := readAlpha(f, &mm, mp); err != nil {
-		return m, err
+	return p, q
+}
+
+// hadamard returns (A1·B1)⊙(A2·B2) as a dense rows × cols matrix.
+func hadamard(w1, w2 Factor) []float32 {
+	rows, cols := w1.Rows, w1.Cols
+	out := make([]float32, rows*cols)
+	row1, row2 := make([]float64, cols), make([]float64, cols)
+	prod := func(f Factor, i int, dst []float64) {
+		for j := range dst {
+			dst[j] = 0
+		}
+		for k := 0; k < f.Rank; k++ {
+			a := float64(f.A[i*f.Rank+k])
+			if a == 0 {
+				continue
+			}
+			for j, b := range f.B[k*cols : (k+1)*cols] {
+				dst[j] += a * float64(b)
+			}
+		}
 	}
-	m.Algo = "loha"
-	m.DType = dt
-	m.Up, m.Down, m.Rank, m.Out, m.In, m.Kernel = p, q, rr, rows, cols, k1
-	m.Alpha = mm.Alpha / float64(r1) * float64(rr)
-	area := 0
-	if k1 != nil {
-		area = k1[0] * k1[1]
+	for i := 0; i < rows; i++ {
+		prod(w1, i, row1)
+		prod(w2, i, row2)
+		for j := range row1 {
+			out[i*cols+j] = float32(row1[j] * row2[j])
+		}
 	}
-	m.Kind, m.Attn = classifyModule(m.Name, area)
-	return m, nil
+	return out
 }
