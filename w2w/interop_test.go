@@ -393,3 +393,62 @@ func TestSDXLDiffusersNamesMapToSGM(t *testing.T) {
 	assert.Equal(t, "lora_unet_input_blocks_4_1_proj_in", l.Modules[0].Name)
 	assert.Nil(t, l.Modules[0].Kernel)
 }
+
+// TestLoaderVectors writes each module of testdata/loaders.json from 2-D input factors (as a
+// LoKr file stores them) and checks the names and shapes against what ComfyUI,
+// AUTOMATIC1111 and sd-scripts expect.
+func TestLoaderVectors(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "loaders.json"))
+	require.NoError(t, err)
+	var vec struct {
+		Loaders map[string]map[string]string `json:"loaders"`
+		Cases   []struct {
+			Family  Family            `json:"family"`
+			Module  string            `json:"module"`
+			From    string            `json:"from"`
+			Out     int               `json:"out"`
+			In      int               `json:"in"`
+			Kernel  []int             `json:"kernel"`
+			Down    []int             `json:"down"`
+			Up      []int             `json:"up"`
+			Targets map[string]string `json:"targets"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(b, &vec))
+	require.Len(t, vec.Loaders, 3)
+	require.NotEmpty(t, vec.Cases)
+	meta := map[Family]string{SD1: "sd_v1", SDXL: "sdxl_base_v1-0"}
+	for _, c := range vec.Cases {
+		t.Run(c.Module, func(t *testing.T) {
+			src := c.Module
+			if c.From != "" {
+				src = c.From
+			}
+			down, err := safetensors.FloatTensor(src+".lora_down.weight", safetensors.F32, []int{1, c.In}, ones(c.In))
+			require.NoError(t, err)
+			up, err := safetensors.FloatTensor(src+".lora_up.weight", safetensors.F32, []int{c.Out, 1}, ones(c.Out))
+			require.NoError(t, err)
+			f, err := safetensors.Parse(loraBytes(t, []safetensors.Tensor{down, up}, map[string]string{"ss_base_model_version": meta[c.Family]}))
+			require.NoError(t, err)
+			l, err := ParseLoRAFile(f)
+			require.NoError(t, err)
+			require.Equal(t, c.Family, l.Family)
+			assert.Equal(t, c.Kernel, l.Modules[0].Kernel)
+			red, err := Reduce(context.Background(), l, nil)
+			require.NoError(t, err)
+			ts, err := Rank1Tensors(red, safetensors.F16)
+			require.NoError(t, err)
+			got := map[string][]int{}
+			for _, tt := range ts {
+				got[tt.Name] = tt.Shape
+			}
+			assert.Equal(t, map[string][]int{c.Module + ".lora_down.weight": c.Down, c.Module + ".lora_up.weight": c.Up, c.Module + ".alpha": {}}, got)
+			// sd-scripts names a module lora_<net>_ + its path with dots as underscores.
+			prefix := "lora_unet_"
+			if strings.HasPrefix(c.Module, "lora_te") {
+				prefix = c.Module[:strings.Index(c.Module, "_text_model")+1]
+			}
+			assert.Equal(t, c.Module, prefix+strings.ReplaceAll(c.Targets["sd-scripts"], ".", "_"))
+		})
+	}
+}
