@@ -2,6 +2,8 @@
 #   make test   fetch ONNX Runtime and install libopenblas-dev if missing, gofmt check, go vet,
 #               staticcheck, go test -race (and again for w2w with -tags openblas)
 #   make bench  run the benchmarks (see BENCHMARKS.md for the recorded results)
+#   make interop  load the LoRA files w2w writes with diffusers, peft and lycoris-lora
+#               (scripts/interop: a pinned venv under .cache/, SD1.5 built from its config)
 
 GO          ?= go
 STATICCHECK_VERSION := v0.8.2
@@ -14,6 +16,7 @@ BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 1x -timeout 60m
 
 export IMAGEGEM_ONNXRUNTIME_LIB ?= $(ORT_LIB)
 
+.PHONY: interop
 .PHONY: all build test fmt-check vet staticcheck unit unit-openblas bench onnxruntime openblas tools clean cuda-toolkit cuda-ptx cuda-build
 
 all: build
@@ -72,6 +75,9 @@ cuda-build:
 	$(BIN)/staticcheck -tags cuda ./cuda/... ./w2w/...
 	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./cuda
 	$(GO) build -tags cuda ./...
+
+interop:
+	bash scripts/interop/run.sh
 
 clean:
 	rm -rf $(BIN)

@@ -3,9 +3,7 @@ package w2w
 import (
 	"context"
 	"fmt"
-	"strconv"
 
-	"github.com/imagegem/imagegem-go/internal/atomicfile"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
 )
 
@@ -107,16 +105,6 @@ func mergeEdited(r *Reduced, lay *Layout, x []float32, mask []bool) (*Reduced, e
 	return out, nil
 }
 
-// WriteOptions configures [WriteRank1LoRA]. The zero value writes F32 factors.
-type WriteOptions struct {
-	// DType of the factors: F16, BF16, F32 (default) or F64.
-	DType safetensors.DType
-	// Metadata is added to the kohya metadata (and may override it).
-	Metadata map[string]string
-	// Inputs are files the output must not overwrite (the edited LoRA, a direction file).
-	Inputs []string
-}
-
 // Kohya metadata values per family: ss_base_model_version as sd-scripts writes it and the
 // Stability AI model-spec architecture (sai_model_spec 1.0.0).
 var familyMeta = map[Family][2]string{
@@ -126,10 +114,12 @@ var familyMeta = map[Family][2]string{
 	Flux: {"flux1", "flux-1-dev/lora"},
 }
 
-// Rank1Tensors returns the tensors of a rank-1 LoRA: for kohya-style names
-// <name>.lora_up.weight (Out×1, or Out×1×1×1 for conv), <name>.lora_down.weight (1×In, or
-// 1×in×kh×kw) and <name>.alpha = 1, so loaders apply up·down unscaled; cloneofsimo modules
-// keep their own keys (<name>:up, <name>:down), which that format applies unscaled.
+// Rank1Tensors returns the tensors of a rank-1 LoRA in kohya's layout, whatever the input's
+// convention: <name>.lora_up.weight, <name>.lora_down.weight and <name>.alpha = 1, so loaders
+// apply up·down unscaled. Shapes are the base layer's: Out×1 and 1×In for a linear layer;
+// [Out, 1, 1, 1] and [1, in, kh, kw] for a convolution (In = in·kh·kw), including SD1.x's 1×1
+// proj_in/proj_out. A module without a kohya name (an index-named cloneofsimo module the
+// family table could not name) is an error wrapping [ErrUnmappedModule].
 func Rank1Tensors(r *Reduced, dt safetensors.DType) ([]safetensors.Tensor, error) {
 	if dt == "" {
 		dt = safetensors.F32
@@ -137,30 +127,28 @@ func Rank1Tensors(r *Reduced, dt safetensors.DType) ([]safetensors.Tensor, error
 	var ts []safetensors.Tensor
 	for i := range r.Modules {
 		m := &r.Modules[i]
+		if !kohyaName.MatchString(m.Name) {
+			return nil, fmt.Errorf("module %q: %w", m.Name, ErrUnmappedModule)
+		}
 		up, down := m.Factors()
 		upShape, downShape := []int{m.Out, 1}, []int{1, m.In}
 		if m.Kernel != nil {
 			kh, kw := m.Kernel[0], m.Kernel[1]
+			if kh <= 0 || kw <= 0 || m.In%(kh*kw) != 0 {
+				return nil, fmt.Errorf("module %q: %w: %d inputs do not fold into a %dx%d kernel", m.Name, ErrShapeMismatch, m.In, kh, kw)
+			}
 			upShape, downShape = []int{m.Out, 1, 1, 1}, []int{1, m.In / (kh * kw), kh, kw}
 		}
-		upKey, downKey, alphaKey := m.Name+".lora_up.weight", m.Name+".lora_down.weight", m.Name+".alpha"
-		if r.Convention == CloneOfSimo {
-			upKey, downKey, alphaKey = m.Name+":up", m.Name+":down", ""
-		}
-		t, err := safetensors.FloatTensor(upKey, dt, upShape, up)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-		if t, err = safetensors.FloatTensor(downKey, dt, downShape, down); err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-		if alphaKey != "" {
-			if t, err = safetensors.FloatTensor(alphaKey, dt, nil, []float32{1}); err != nil {
+		for _, t := range []struct {
+			key   string
+			shape []int
+			v     []float32
+		}{{m.Name + ".lora_up.weight", upShape, up}, {m.Name + ".lora_down.weight", downShape, down}, {m.Name + ".alpha", nil, []float32{1}}} {
+			tt, err := safetensors.FloatTensor(t.key, dt, t.shape, t.v)
+			if err != nil {
 				return nil, err
 			}
-			ts = append(ts, t)
+			ts = append(ts, tt)
 		}
 	}
 	return ts, nil
@@ -179,39 +167,4 @@ func Rank1Metadata(f Family) map[string]string {
 		meta["modelspec.architecture"] = fm[1]
 	}
 	return meta
-}
-
-// WriteRank1LoRA writes r as a rank-1 LoRA (kohya naming, alpha = 1, kohya metadata)
-// atomically. It refuses to overwrite any of opts.Inputs or r's own source file.
-func WriteRank1LoRA(path string, r *Reduced, opts *WriteOptions) error {
-	o, err := opts.resolve()
-	if err != nil {
-		return err
-	}
-	ts, err := Rank1Tensors(r, o.DType)
-	if err != nil {
-		return fmt.Errorf("w2w: write %s: %w", path, err)
-	}
-	meta := Rank1Metadata(r.Family)
-	meta["w2w.modules"] = strconv.Itoa(len(r.Modules))
-	for k, v := range o.Metadata {
-		meta[k] = v
-	}
-	return writeSafetensors(path, ts, meta, append([]string{r.Path}, o.Inputs...))
-}
-
-// writeSafetensors encodes tensors and metadata and writes them to path atomically, refusing
-// to replace any of inputs.
-func writeSafetensors(path string, ts []safetensors.Tensor, meta map[string]string, inputs []string) error {
-	if err := atomicfile.CheckInputs(path, inputs...); err != nil {
-		return fmt.Errorf("w2w: %w", err)
-	}
-	b, err := safetensors.Encode(ts, meta)
-	if err != nil {
-		return fmt.Errorf("w2w: write %s: %w", path, err)
-	}
-	if err := atomicfile.WriteFile(context.Background(), path, b, &atomicfile.Options{Inputs: inputs}); err != nil {
-		return fmt.Errorf("w2w: %w", err)
-	}
-	return nil
 }

@@ -2,7 +2,11 @@ package w2w
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -40,6 +44,14 @@ func TestRank1WriteReadRoundTrip(t *testing.T) {
 		meta := Rank1Metadata(SDXL)
 		meta["note"] = "x"
 		meta["w2w.modules"] = "2"
+		meta[MetaMethod], meta[MetaRank], meta[MetaSource], meta[MetaSourceConvention] = "reduce", "1", "in.safetensors", "kohya"
+		// AUTOMATIC1111's hash of a safetensors LoRA (modules/hashes.py
+		// addnet_hash_safetensors): SHA-256 of the bytes after the 8-byte length and the header.
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		n := binary.LittleEndian.Uint64(b[:8])
+		sum := sha256.Sum256(b[8+n:])
+		meta[MetaModelHash] = hex.EncodeToString(sum[:])
 		assert.Equal(t, meta, f.Metadata)
 		require.NoError(t, f.Close())
 

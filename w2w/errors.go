@@ -27,6 +27,10 @@ var (
 	ErrMissingFactor = errors.New("missing lora factor")
 	// ErrUnsupported reports a valid construct this package does not handle.
 	ErrUnsupported = errors.New("unsupported")
+	// ErrUnmappedModule reports a module that cannot be given a name loaders map (an index-
+	// named cloneofsimo module whose order the family table does not know): such a LoRA
+	// reduces, but is not written.
+	ErrUnmappedModule = errors.New("module has no loader name")
 	// ErrLayout reports LoRAs, vectors or directions that do not fit a layout or space.
 	ErrLayout = errors.New("layout mismatch")
 	// ErrBadLabels reports labels that cannot train a direction (wrong values, one class).

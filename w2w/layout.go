@@ -376,7 +376,7 @@ func NewFixedRankLayout(loras []*LoRA, rank int, opts *LayoutOptions) (*Layout, 
 	for idx, l := range loras {
 		ok := true
 		for _, m := range l.Modules {
-			if o.keeps(m.Component, m.Kind) && (m.Rank != rank || m.Kron != nil) {
+			if o.keeps(m.Component, m.Kind) && (m.Rank != rank || m.Kron != nil || m.Algo != "") {
 				ok = false
 				break
 			}
@@ -425,7 +425,7 @@ func (l *Layout) FlattenLoRA(lo *LoRA, dst []float32) (mask []bool, err error) {
 			continue
 		}
 		lm := &l.Modules[i]
-		if m.Rank != l.FixedRank || m.Kron != nil || lm.Out != m.Out || lm.In != m.In || len(m.Up) != m.Out*m.Rank || len(m.Down) != m.Rank*m.In {
+		if m.Rank != l.FixedRank || m.Kron != nil || m.Algo != "" || lm.Out != m.Out || lm.In != m.In || len(m.Up) != m.Out*m.Rank || len(m.Down) != m.Rank*m.In {
 			return nil, fmt.Errorf("w2w: flatten %s: module %q: %w: rank %d %dx%d, layout rank %d %dx%d", lo.Path, m.Name, ErrLayout, m.Rank, m.Out, m.In, l.FixedRank, lm.Out, lm.In)
 		}
 		mask[i] = true

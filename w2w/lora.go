@@ -37,8 +37,14 @@ type Module struct {
 	// Rank is the LoRA rank r; Alpha is the stored alpha, or r when the file has none.
 	Rank  int
 	Alpha float64
-	// Up is Out×Rank and Down is Rank×In, row-major (for a LoKr module, nil).
+	// Up is Out×Rank and Down is Rank×In, row-major (for a LoKr module, nil). A LoCon module
+	// with a CP middle tensor (lora_mid) holds up and the middle folded into down; a LoHa
+	// module holds the exact factorisation of its Hadamard product (w1_a·w1_b)⊙(w2_a·w2_b), of
+	// rank r₁·r₂, with Alpha scaled so that Scale is LyCORIS's alpha/r.
 	Up, Down []float32
+	// Algo is the LyCORIS algorithm of the module: "" for plain LoRA, "locon-cp", "loha" or
+	// "lokr".
+	Algo string
 	// Kron holds a LoKr module's two Kronecker factors (ΔW = Scale·kron(W1, W2)); nil for LoRA.
 	Kron *[2]Factor
 	// DType is the dtype the factors were stored in.
@@ -56,6 +62,9 @@ type LoRA struct {
 	// FamilyNote says what decided Family and any disagreement between the evidence.
 	FamilyNote string
 	Metadata   map[string]string
+	// Naming says how index-named modules (cloneofsimo) were given kohya names, or why they
+	// could not be (then the LoRA reduces but is not written); empty for named conventions.
+	Naming string
 	// Modules are sorted by Name.
 	Modules []Module
 	// Extra lists tensors that are not LoRA factors (embedded textual-inversion tokens,
@@ -145,7 +154,7 @@ func parseLoRA(f *safetensors.File, built func(l *LoRA, m *Module, total int) er
 			if conv == "" {
 				return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrMalformedKey, "key follows no kohya, PEFT or diffusers naming")
 			}
-			return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrUnsupported, "only LoRA and LoKr modules are read (not LoHa, DoRA, full diffs or embeddings)")
+			return nil, fileErr(f.Path, t.Name, f.FileOffset(t), ErrUnsupported, "only LoRA, LoCon, LoHa and LoKr modules are read (not DoRA, full diffs or embeddings)")
 		}
 		if conv == PEFT && strings.HasPrefix(prefix, "base_model.model.single_transformer_blocks.") {
 			fluxBare = true
@@ -202,6 +211,15 @@ func parseLoRA(f *safetensors.File, built func(l *LoRA, m *Module, total int) er
 	}
 	sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })
 	l.Family, l.FamilyNote = detectFamily(l)
+	if l.Convention == CloneOfSimo {
+		note, err := mapCloneOfSimo(l)
+		if err != nil {
+			note = err.Error()
+		}
+		l.Naming = note
+	}
+	conformSDXLNames(l)
+	conformKernels(l)
 	return l, nil
 }
 
@@ -233,6 +251,9 @@ func buildModule(f *safetensors.File, prefix string, mp *moduleParts, sdxlText, 
 	if _, lokr := mp.names[partLokrW1]; lokr || mp.names[partLokrW1A] != "" {
 		return buildLoKr(f, m, mp)
 	}
+	if _, loha := mp.names[partHadaW1A]; loha || mp.names[partHadaW2A] != "" {
+		return buildLoHa(f, m, mp)
+	}
 	downName, okD := mp.names[partDown]
 	upName, okU := mp.names[partUp]
 	if !okD || !okU {
@@ -251,6 +272,9 @@ func buildModule(f *safetensors.File, prefix string, mp *moduleParts, sdxlText, 
 		return m, err
 	}
 	m.DType = dt.DType
+	if midName, ok := mp.names[partMid]; ok {
+		return buildLoConCP(f, m, mp, midName, down, dt, up, ut)
+	}
 	switch {
 	case len(dt.Shape) == 2 && len(ut.Shape) == 2:
 		m.Rank, m.In = dt.Shape[0], dt.Shape[1]
@@ -293,77 +317,6 @@ func buildModule(f *safetensors.File, prefix string, mp *moduleParts, sdxlText, 
 	}
 	m.Kind, m.Attn = classifyModule(m.Name, kernel)
 	return m, nil
-}
-
-// buildLoKr reads a LyCORIS LoKr module: ΔW = (alpha/r)·kron(W1, W2), each W either full
-// (lokr_w1) or a product of two factors (lokr_w1_a·lokr_w1_b). The scale follows LyCORIS:
-// alpha/r with r the rank of the factorised W2 (1 when both are full).
-func buildLoKr(f *safetensors.File, m Module, mp *moduleParts) (Module, error) {
-	var ks [2]Factor
-	r := 0
-	for i, parts := range [2][3]keyPart{{partLokrW1, partLokrW1A, partLokrW1B}, {partLokrW2, partLokrW2A, partLokrW2B}} {
-		if full, ok := mp.names[parts[0]]; ok {
-			w, t, err := readFinite(f, full)
-			if err != nil {
-				return m, err
-			}
-			if len(t.Shape) != 2 {
-				return m, fileErr(f.Path, full, f.FileOffset(t), ErrUnsupported, "LoKr factor of shape %v (only linear LoKr modules)", t.Shape)
-			}
-			m.DType = t.DType
-			ks[i] = fullFactor(t.Shape[0], t.Shape[1], w)
-			continue
-		}
-		an, bn := mp.names[parts[1]], mp.names[parts[2]]
-		if an == "" || bn == "" {
-			return m, fileErr(f.Path, an+bn, -1, ErrMissingFactor, "LoKr module %q needs w%d or both w%d_a and w%d_b", m.Source, i+1, i+1, i+1)
-		}
-		a, at, err := readFinite(f, an)
-		if err != nil {
-			return m, err
-		}
-		b, bt, err := readFinite(f, bn)
-		if err != nil {
-			return m, err
-		}
-		if len(at.Shape) != 2 || len(bt.Shape) != 2 {
-			return m, fileErr(f.Path, bn, f.FileOffset(bt), ErrUnsupported, "LoKr factors %v, %v (only linear LoKr modules)", at.Shape, bt.Shape)
-		}
-		if at.Shape[1] != bt.Shape[0] {
-			return m, fileErr(f.Path, bn, f.FileOffset(bt), ErrRankMismatch, "%v·%v", at.Shape, bt.Shape)
-		}
-		m.DType = at.DType
-		ks[i] = Factor{Rows: at.Shape[0], Cols: bt.Shape[1], Rank: at.Shape[1], A: a, B: b}
-		if i == 1 {
-			r = at.Shape[1]
-		}
-	}
-	m.Kron = &ks
-	m.Out = ks[0].Rows * ks[1].Rows
-	m.In = ks[0].Cols * ks[1].Cols
-	m.Rank = max(r, 1)
-	m.Alpha = float64(m.Rank)
-	if an, ok := mp.names[partAlpha]; ok && r > 0 {
-		a, at, err := readFinite(f, an)
-		if err != nil {
-			return m, err
-		}
-		if len(a) != 1 {
-			return m, fileErr(f.Path, an, f.FileOffset(at), ErrShapeMismatch, "alpha must be a scalar, has shape %v", at.Shape)
-		}
-		m.Alpha = float64(a[0])
-	}
-	m.Kind, m.Attn = classifyModule(m.Name, 0)
-	return m, nil
-}
-
-// fullFactor represents a full rows×cols matrix W as the factor W·I.
-func fullFactor(rows, cols int, w []float32) Factor {
-	id := make([]float32, cols*cols)
-	for i := 0; i < cols; i++ {
-		id[i*cols+i] = 1
-	}
-	return Factor{Rows: rows, Cols: cols, Rank: cols, A: w, B: id}
 }
 
 // Summary returns a one-line description of the LoRA.

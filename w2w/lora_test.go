@@ -231,7 +231,12 @@ func TestLoRABadInput(t *testing.T) {
 		{"missing up", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2})}, ErrMissingFactor, mod},
 		{"malformed", []safetensors.Tensor{ft("lora_unet_x_to_k_lora_down.weight", []int{1, 2})}, ErrMalformedKey, "to_k_lora_down"},
 		{"not lora", []safetensors.Tensor{ft("emb_params", []int{2, 2})}, ErrNotLoRA, ""},
-		{"loha", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 2})}, ErrUnsupported, "hada"},
+		{"dora", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".dora_scale", []int{2, 1})}, ErrUnsupported, "dora"},
+		{"loha half", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 2})}, ErrMissingFactor, mod},
+		{"loha ranks", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 2}), ft(mod+".hada_w1_b", []int{3, 2}), ft(mod+".hada_w2_a", []int{2, 2}), ft(mod+".hada_w2_b", []int{2, 2})}, ErrRankMismatch, "hada_w1_b"},
+		{"loha halves", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 2}), ft(mod+".hada_w1_b", []int{2, 2}), ft(mod+".hada_w2_a", []int{2, 2}), ft(mod+".hada_w2_b", []int{2, 3})}, ErrShapeMismatch, "LoHa halves"},
+		{"tucker core", []safetensors.Tensor{ft(mod+".hada_w1_a", []int{2, 4}), ft(mod+".hada_w1_b", []int{2, 3}), ft(mod+".hada_t1", []int{3, 2, 3, 3}), ft(mod+".hada_w2_a", []int{2, 4}), ft(mod+".hada_w2_b", []int{2, 3}), ft(mod+".hada_t2", []int{2, 2, 3, 3})}, ErrRankMismatch, "hada_t1"},
+		{"lora_mid", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{2, 4, 1, 1}), ft(mod+".lora_up.weight", []int{5, 2, 1, 1}), ft(mod+".lora_mid.weight", []int{3, 2, 3, 3})}, ErrRankMismatch, "lora_mid"},
 		{"mixed dims", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2, 1, 1}), ft(mod+".lora_up.weight", []int{2, 1})}, ErrShapeMismatch, ""},
 		{"alpha vector", []safetensors.Tensor{ft(mod+".lora_down.weight", []int{1, 2}), ft(mod+".lora_up.weight", []int{2, 1}), ft(mod+".alpha", []int{2})}, ErrShapeMismatch, "alpha"},
 	}

@@ -66,6 +66,14 @@ const (
 	partLokrW2
 	partLokrW2A
 	partLokrW2B
+	partLokrT2
+	partHadaW1A
+	partHadaW1B
+	partHadaW2A
+	partHadaW2B
+	partHadaT1
+	partHadaT2
+	partMid
 	partUnsupported
 )
 
@@ -109,6 +117,22 @@ func classifyKey(name string) (prefix string, conv Convention, part keyPart) {
 			return m[1], Kohya, partLokrW2A
 		case "lokr_w2_b":
 			return m[1], Kohya, partLokrW2B
+		case "lokr_t2":
+			return m[1], Kohya, partLokrT2
+		case "hada_w1_a":
+			return m[1], Kohya, partHadaW1A
+		case "hada_w1_b":
+			return m[1], Kohya, partHadaW1B
+		case "hada_w2_a":
+			return m[1], Kohya, partHadaW2A
+		case "hada_w2_b":
+			return m[1], Kohya, partHadaW2B
+		case "hada_t1":
+			return m[1], Kohya, partHadaT1
+		case "hada_t2":
+			return m[1], Kohya, partHadaT2
+		case "lora_mid.weight":
+			return m[1], Kohya, partMid
 		}
 		return m[1], Kohya, partUnsupported
 	}

@@ -95,6 +95,22 @@ func (o *WriteOptions) resolve() (WriteOptions, error) {
 	default:
 		return r, invalid("WriteOptions", "DType", "%q is not F16, BF16, F32 or F64", r.DType)
 	}
+	switch r.Format {
+	case "":
+		r.Format = Kohya
+	case Kohya, PEFT:
+	default:
+		return r, invalid("WriteOptions", "Format", "%q is not %q or %q", r.Format, Kohya, PEFT)
+	}
+	if badFloat(r.Alpha) {
+		return r, invalid("WriteOptions", "Alpha", "%v is not finite", r.Alpha)
+	}
+	if r.Method == "" {
+		r.Method = "reduce"
+		if r.Direction != "" {
+			r.Method = "edit"
+		}
+	}
 	return r, nil
 }
 

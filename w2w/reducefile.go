@@ -66,6 +66,7 @@ func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced
 		}
 	}()
 	var pending []*Module
+	parsedName := map[string]string{} // source prefix -> the module's name when it was reduced
 	l, perr := parseLoRA(f, func(l *LoRA, m *Module, n int) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -77,6 +78,7 @@ func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced
 			total = n // written before the first send, read by the reducer after it
 		}
 		c := *m
+		parsedName[m.Source] = m.Name
 		pending = append(pending, &c)
 		if len(pending) >= batch {
 			jobs <- pending
@@ -100,7 +102,11 @@ func ReduceFile(ctx context.Context, path string, opts *ReduceOptions) (*Reduced
 	out := &Reduced{Path: l.Path, Family: l.Family, Convention: l.Convention, Metadata: l.Metadata}
 	out.Modules = make([]Rank1Module, len(l.Modules))
 	for i := range l.Modules {
-		out.Modules[i] = results[l.Modules[i].Name]
+		// The family table may rename a module or give it its base kernel after the parse.
+		m := &l.Modules[i]
+		rm := results[parsedName[m.Source]]
+		rm.Name, rm.Component, rm.Kind, rm.Attn, rm.Kernel = m.Name, m.Component, m.Kind, m.Attn, m.Kernel
+		out.Modules[i] = rm
 	}
 	return out, nil
 }

@@ -10,7 +10,8 @@
 //	w2w edit -in LORA -direction FILE -alpha A -out LORA
 //	    moves a LoRA along a direction (θ + α·v) and writes it as a rank-1 kohya LoRA.
 //
-// Extra flags: reduce and edit take -dtype (F32, F16, BF16); direction takes -classifier
+// Extra flags: reduce and edit take -dtype (F32, F16, BF16) and -format (kohya, the default,
+// or peft: diffusers' unet.…lora_A.weight names with adapter_config.json beside); direction takes -classifier
 // (logistic, svm, pinv), -selection (all, ff, attn_v, ff+attn_v), -standardize and -space FILE
 // (also save the space); edit takes -space FILE to project the LoRA onto a saved space first.
 // Each subcommand prints its usage on -h. Human-readable lines come first; the last line of
@@ -38,9 +39,9 @@ import (
 func main() { cli.Main("w2w", run) }
 
 const (
-	reduceUsage    = "w2w reduce -in LORA -out LORA [-dtype F32|F16|BF16]"
+	reduceUsage    = "w2w reduce -in LORA -out LORA [-dtype F32|F16|BF16] [-format kohya|peft]"
 	directionUsage = "w2w direction -loras DIR -labels CSV -components M -out FILE [-classifier C] [-selection S] [-standardize] [-space FILE]"
-	editUsage      = "w2w edit -in LORA -direction FILE -alpha A -out LORA [-space FILE] [-dtype F32|F16|BF16]"
+	editUsage      = "w2w edit -in LORA -direction FILE -alpha A -out LORA [-space FILE] [-dtype F32|F16|BF16] [-format kohya|peft]"
 	usage          = "usage:\n  " + reduceUsage + "\n  " + directionUsage + "\n  " + editUsage + "\n"
 )
 
@@ -64,11 +65,14 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	return cli.Usagef("unknown subcommand %q", args[0])
 }
 
+const formatHelp = "output layout: kohya (every loader) or peft (diffusers/PEFT names, adapter_config.json written beside)"
+
 func reduceCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
 	fs := cli.NewFlags("reduce", reduceUsage, stderr)
 	in := fs.String("in", "", "input LoRA (.safetensors)")
 	dst := fs.String("out", "", "output rank-1 LoRA")
 	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
+	format := fs.String("format", "kohya", formatHelp)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -83,7 +87,7 @@ func reduceCmd(ctx context.Context, args []string, out, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if err := w2w.WriteRank1LoRA(*dst, red, &w2w.WriteOptions{DType: safetensors.DType(strings.ToUpper(*dtype))}); err != nil {
+	if err := w2w.WriteRank1LoRA(*dst, red, &w2w.WriteOptions{DType: safetensors.DType(strings.ToUpper(*dtype)), Format: w2w.Convention(strings.ToLower(*format))}); err != nil {
 		return err
 	}
 	worst, total := 0.0, 0.0
@@ -225,6 +229,7 @@ func editCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
 	dst := fs.String("out", "", "output LoRA")
 	spacePath := fs.String("space", "", "saved space: project the LoRA onto it before editing")
 	dtype := fs.String("dtype", "F32", "output dtype: F32, F16 or BF16")
+	format := fs.String("format", "kohya", formatHelp)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -257,9 +262,11 @@ func editCmd(ctx context.Context, args []string, out, stderr io.Writer) error {
 		return err
 	}
 	opts := &w2w.WriteOptions{
-		DType:    safetensors.DType(strings.ToUpper(*dtype)),
-		Inputs:   []string{*in, *dirPath, *spacePath},
-		Metadata: map[string]string{"w2w.edit_alpha": strconv.FormatFloat(*alpha, 'g', -1, 64)},
+		DType:     safetensors.DType(strings.ToUpper(*dtype)),
+		Format:    w2w.Convention(strings.ToLower(*format)),
+		Inputs:    []string{*in, *dirPath, *spacePath},
+		Direction: *dirPath,
+		Alpha:     *alpha,
 	}
 	if err := w2w.WriteRank1LoRA(*dst, ed, opts); err != nil {
 		return err

@@ -55,10 +55,26 @@ func TestSubcommands(t *testing.T) {
 		e, err := w2w.LoadLoRA(edited)
 		require.NoError(t, err)
 		assert.Len(t, e.Modules, 128)
+		assert.Equal(t, "edit", e.Metadata[w2w.MetaMethod])
+		assert.Equal(t, "0.5", e.Metadata[w2w.MetaEditAlpha])
+		assert.Equal(t, "direction.safetensors", e.Metadata[w2w.MetaDirection])
 		for _, m := range e.Modules {
 			assert.Equal(t, 1, m.Rank)
 		}
 	}
+
+	// -format peft writes diffusers' names with adapter_config.json beside.
+	peftDir := filepath.Join(tmp, "peft")
+	require.NoError(t, os.Mkdir(peftDir, 0o755))
+	peftOut := filepath.Join(peftDir, "pytorch_lora_weights.safetensors")
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"reduce", "-in", filepath.Join(data, "diffusers_sd15_rank4_pokemon.safetensors"), "-out", peftOut, "-format", "peft"}, &out, io.Discard))
+	assert.FileExists(t, filepath.Join(peftDir, "adapter_config.json"))
+	pl, err := w2w.LoadLoRA(peftOut)
+	require.NoError(t, err)
+	assert.Equal(t, w2w.PEFT, pl.Convention)
+	assert.Len(t, pl.Modules, 128)
+	assert.ErrorIs(t, run(ctx, []string{"reduce", "-in", in0(data), "-out", filepath.Join(tmp, "x.safetensors"), "-format", "diffusers"}, &out, io.Discard), w2w.ErrInvalidOptions)
 
 	// Bad use is reported, never a panic; an input is never overwritten.
 	in := filepath.Join(data, "diffusers_sd15_rank4_pokemon.safetensors")
@@ -71,6 +87,8 @@ func TestSubcommands(t *testing.T) {
 	assert.Error(t, run(ctx, []string{"direction", "-loras", data, "-labels", bad, "-out", filepath.Join(tmp, "d2")}, &out, io.Discard))
 	assert.ErrorIs(t, run(ctx, []string{"reduce", "-in", filepath.Join(data, "truncated_flux_kohya_m000lie.safetensors"), "-out", filepath.Join(tmp, "t")}, &out, io.Discard), safetensors.ErrTruncated)
 }
+
+func in0(data string) string { return filepath.Join(data, "diffusers_sd15_rank4_pokemon.safetensors") }
 
 // lastJSON decodes the last line of a program's output.
 func lastJSON(t *testing.T, out string) map[string]any {

@@ -3,7 +3,9 @@ package safetensors
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -39,10 +41,29 @@ func FloatTensor(name string, d DType, shape []int, values []float32) (Tensor, e
 // reference writer does, which keeps every F64 tensor naturally aligned.
 const safetensorsAlign = 8
 
-// Encode serialises tensors (sorted by name, data in that order) and metadata.
-func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
+// sortedTensors returns the tensors in the order [Encode] lays their data out: by name.
+func sortedTensors(tensors []Tensor) []Tensor {
 	ts := append([]Tensor(nil), tensors...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	return ts
+}
+
+// PayloadSHA256 returns the hex SHA-256 of the data section [Encode] writes for tensors: every
+// byte after the header. That is the hash kohya sd-scripts stores as sshs_model_hash
+// (train_util.addnet_hash_safetensors) and AUTOMATIC1111 computes for a safetensors LoRA
+// (modules/hashes.py, addnet_hash_safetensors: skip the 8-byte length and the header, hash the
+// rest); it does not depend on the metadata, so it can be stored in it.
+func PayloadSHA256(tensors []Tensor) string {
+	h := sha256.New()
+	for _, t := range sortedTensors(tensors) {
+		h.Write(t.Data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Encode serialises tensors (sorted by name, data in that order) and metadata.
+func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
+	ts := sortedTensors(tensors)
 	hdr := map[string]any{}
 	if len(metadata) > 0 {
 		hdr[metadataKey] = metadata
