@@ -2,9 +2,9 @@ package w2w
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/internal/fileerr"
 )
 
 // Named errors. Every error the package returns for bad input wraps one of these or one of
@@ -43,19 +43,5 @@ var (
 // fileErr formats an error about a file, optionally a tensor in it and a byte offset
 // (negative when unknown), wrapping err.
 func fileErr(file, tensor string, offset int64, err error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	loc := "w2w: " + file
-	if file == "" {
-		loc = "w2w: <memory>"
-	}
-	if tensor != "" {
-		loc += fmt.Sprintf(": tensor %q", tensor)
-	}
-	if offset >= 0 {
-		loc += fmt.Sprintf(" at offset %d", offset)
-	}
-	if msg != "" {
-		return fmt.Errorf("%s: %s: %w", loc, msg, err)
-	}
-	return fmt.Errorf("%s: %w", loc, err)
+	return fileerr.New("w2w", file, tensor, offset, err, format, args...)
 }

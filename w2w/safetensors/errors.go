@@ -2,9 +2,9 @@ package safetensors
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/imagegem/imagegem-go/internal/atomicfile"
+	"github.com/imagegem/imagegem-go/internal/fileerr"
 )
 
 // Named errors. Every error the package returns for a bad file wraps one of these, so callers
@@ -31,19 +31,5 @@ var (
 // fileErr formats an error about a file, optionally a tensor in it and a byte offset
 // (negative when unknown), wrapping err.
 func fileErr(file, tensor string, offset int64, err error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	loc := "safetensors: " + file
-	if file == "" {
-		loc = "safetensors: <memory>"
-	}
-	if tensor != "" {
-		loc += fmt.Sprintf(": tensor %q", tensor)
-	}
-	if offset >= 0 {
-		loc += fmt.Sprintf(" at offset %d", offset)
-	}
-	if msg != "" {
-		return fmt.Errorf("%s: %s: %w", loc, msg, err)
-	}
-	return fmt.Errorf("%s: %w", loc, err)
+	return fileerr.New("safetensors", file, tensor, offset, err, format, args...)
 }
