@@ -98,6 +98,9 @@ type storeShard struct {
 	name  string
 	data  []byte
 	unmap func() error
+	// mapped is set when data is a memory mapping (outside the Go heap), which the C row
+	// kernel may read by address.
+	mapped bool
 	ids   []byte // count × 8
 	rows  []byte // count × dim × 2
 	count int
@@ -147,7 +150,7 @@ func openShard(path string, want storeHeader) (*storeShard, storeHeader, error) 
 	if st.Size() < storeHeaderSize {
 		return nil, storeHeader{}, bad("%d bytes, shorter than the %d-byte header", st.Size(), storeHeaderSize)
 	}
-	data, unmap, err := mapStoreFile(fh, st.Size())
+	data, unmap, mapped, err := mapStoreFile(fh, st.Size())
 	if err != nil {
 		return nil, storeHeader{}, fmt.Errorf("embed: store %s: %w", name, err)
 	}
@@ -182,7 +185,7 @@ func openShard(path string, want storeHeader) (*storeShard, storeHeader, error) 
 		return fail(bad("%d bytes of rows for %d rows of width %d (truncated or padded)", size, count, h.dim))
 	}
 	h.count = int(count)
-	s := &storeShard{name: name, data: data, unmap: unmap, count: h.count}
+	s := &storeShard{name: name, data: data, unmap: unmap, mapped: mapped, count: h.count}
 	s.ids = data[storeHeaderSize : storeHeaderSize+8*h.count]
 	s.rows = data[storeHeaderSize+8*h.count:]
 	for i := 1; i < s.count; i++ {
@@ -225,6 +228,9 @@ type Store struct {
 	shards []*storeShard
 	keys   []uint64 // every id, ascending
 	loc    []uint64 // shard<<32 | row, parallel to keys
+	// level is the row kernel of Lookup: the C kernel's level when every shard is mapped, -1
+	// for the table.
+	level int
 }
 
 // OpenStore opens the store in dir. A shard that is truncated, of another format, model or
@@ -252,6 +258,10 @@ func OpenStore(dir string) (*Store, error) {
 	if err := s.index(); err != nil {
 		s.Close()
 		return nil, err
+	}
+	s.level = -1
+	if halfKernel && !slices.ContainsFunc(s.shards, func(sh *storeShard) bool { return !sh.mapped }) {
+		s.level = halfLevel
 	}
 	return s, nil
 }
@@ -335,6 +345,10 @@ func (s *Store) Lookup(ids []uint64, dst []float32) ([]int, error) {
 const lookupChunk = 1 << 16
 
 func (s *Store) lookup(ids []uint64, dst []float32, base int, missing []int) []int {
+	var srcs []uint64
+	if s.level >= 0 {
+		srcs = make([]uint64, len(ids))
+	}
 	for i, id := range ids {
 		row := dst[i*s.dim : (i+1)*s.dim]
 		k, ok := slices.BinarySearch(s.keys, id)
@@ -348,7 +362,15 @@ func (s *Store) lookup(ids []uint64, dst []float32, base int, missing []int) []i
 		}
 		l := s.loc[k]
 		off := int(l&0xffffffff) * 2 * s.dim
-		decodeF16(row, s.shards[l>>32].rows[off:off+2*len(row)])
+		src := s.shards[l>>32].rows[off : off+2*len(row)]
+		if srcs != nil {
+			srcs[i] = rowAddr(src)
+			continue
+		}
+		decodeF16(row, src)
+	}
+	if srcs != nil {
+		decodeRows(s.level, srcs, s.dim, dst)
 	}
 	return missing
 }

@@ -8,10 +8,11 @@ import (
 )
 
 // mapStoreFile maps the whole file read-only, or reads it when mapping fails.
-func mapStoreFile(fh *os.File, size int64) ([]byte, func() error, error) {
+func mapStoreFile(fh *os.File, size int64) ([]byte, func() error, bool, error) {
 	b, err := syscall.Mmap(int(fh.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return readStoreFile(fh, size)
+		b, unmap, err := readStoreFile(fh, size)
+		return b, unmap, false, err
 	}
-	return b, func() error { return syscall.Munmap(b) }, nil
+	return b, func() error { return syscall.Munmap(b) }, true, nil
 }

@@ -2,6 +2,8 @@ package embed
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/x448/float16"
 )
 
 func randomRows(rng *rand.Rand, n, d int) []float32 {
@@ -193,7 +196,7 @@ func BenchmarkStore(b *testing.B) {
 		q[i] = ids[rng.IntN(n)]
 	}
 	dst := make([]float32, len(q)*d)
-	b.Run("lookup1000", func(b *testing.B) {
+	lookup := func(b *testing.B) {
 		b.ResetTimer()
 		start := cpuTime()
 		for i := 0; i < b.N; i++ {
@@ -202,7 +205,13 @@ func BenchmarkStore(b *testing.B) {
 			}
 		}
 		reportCPU(b, start)
-	})
+	}
+	b.Run("lookup1000", lookup)
+	// The same lookups decoded through the 65,536-entry table (the route without cgo).
+	level := s.level
+	s.level = -1
+	b.Run("lookup1000-table", lookup)
+	s.level = level
 }
 
 // TestFloat16Decode checks the table on every float16 bit pattern against IEEE 754
@@ -228,4 +237,51 @@ func TestFloat16Decode(t *testing.T) {
 		}
 		require.Equal(t, float32(want), tab[h], "%#04x", h)
 	}
+}
+
+// TestStoreRowKernels checks every row kernel this CPU runs, and the table, against IEEE 754
+// binary16 decoding done by x448/float16, on every bit pattern laid out as rows of a width
+// that leaves a remainder for the scalar tail of each vector kernel.
+func TestStoreRowKernels(t *testing.T) {
+	const dim = 37
+	n := (1<<16 + dim - 1) / dim
+	raw := make([]byte, 2*n*dim)
+	for h := 0; h < 1<<16; h++ {
+		binary.LittleEndian.PutUint16(raw[2*h:], uint16(h))
+	}
+	want := make([]float32, n*dim)
+	for i := range want {
+		want[i] = float16.Frombits(binary.LittleEndian.Uint16(raw[2*i:])).Float32()
+	}
+	// The kernels read rows by address outside the Go heap: map an anonymous region.
+	region := mapAnonymous(t, len(raw))
+	copy(region, raw)
+	srcs := make([]uint64, n)
+	for j := range srcs {
+		srcs[j] = rowAddr(region[2*j*dim:])
+	}
+	check := func(name string, got []float32) {
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: value %#04x decoded as %#08x, want %#08x", name, i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+	}
+	got := make([]float32, n*dim)
+	decodeF16(got, raw)
+	check("table", got)
+	if !halfKernel {
+		t.Skip("no C row kernel in this build (needs cgo on amd64)")
+	}
+	for _, level := range halfLevels() {
+		got := make([]float32, n*dim)
+		decodeRows(level, srcs, dim, got)
+		check(fmt.Sprintf("kernel %d", level), got)
+	}
+	// A zero address leaves its row untouched.
+	got = make([]float32, 2*dim)
+	got[0], got[dim] = 7, 7
+	decodeRows(halfLevel, []uint64{0, srcs[0]}, dim, got)
+	assert.Equal(t, float32(7), got[0])
+	assert.Equal(t, want[0], got[dim])
 }

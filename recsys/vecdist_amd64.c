@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../internal/simd/f32.h"
+#include "../internal/simd/f16.h"
 
 static inline void rs_prefetch_row(const float* row, int64_t dim) {
 	for (int64_t k = 0; k < dim; k += 16) __builtin_prefetch(row + k, 0, 3);
@@ -55,26 +56,6 @@ void recsys_distances(int level, int metric, const float* q, const float* base, 
 	}
 }
 
-// rs_half_to_float decodes one IEEE 754 binary16 value (all cases: zero, subnormal, normal,
-// infinity, NaN).
-static inline float rs_half_to_float(uint16_t h) {
-	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-	if (exp == 0x1f) {
-		bits = sign | 0x7f800000 | (man << 13);
-	} else if (exp != 0) {
-		bits = sign | ((exp + 112) << 23) | (man << 13);
-	} else if (man == 0) {
-		bits = sign;
-	} else {
-		exp = 113;
-		while (!(man & 0x400)) { man <<= 1; exp--; }
-		bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-	}
-	float f;
-	__builtin_memcpy(&f, &bits, 4);
-	return f;
-}
-
 __attribute__((target("avx512f")))
 static float rs_oneh_avx512(int metric, const float* q, const uint16_t* r, int64_t dim) {
 	__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -94,7 +75,7 @@ static float rs_oneh_avx512(int metric, const float* q, const uint16_t* r, int64
 	}
 	float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 	for (; k < dim; k++) {
-		float x = rs_half_to_float(r[k]);
+		float x = simd_half_to_float(r[k]);
 		if (metric == 0) s += q[k] * x;
 		else s += (q[k] - x) * (q[k] - x);
 	}
@@ -120,7 +101,7 @@ static float rs_oneh_avx2(int metric, const float* q, const uint16_t* r, int64_t
 	}
 	float s = simd_hsum256(_mm256_add_ps(a0, a1));
 	for (; k < dim; k++) {
-		float x = rs_half_to_float(r[k]);
+		float x = simd_half_to_float(r[k]);
 		if (metric == 0) s += q[k] * x;
 		else s += (q[k] - x) * (q[k] - x);
 	}
@@ -130,7 +111,7 @@ static float rs_oneh_avx2(int metric, const float* q, const uint16_t* r, int64_t
 static float rs_oneh_generic(int metric, const float* q, const uint16_t* r, int64_t dim) {
 	float s = 0;
 	for (int64_t k = 0; k < dim; k++) {
-		float x = rs_half_to_float(r[k]);
+		float x = simd_half_to_float(r[k]);
 		if (metric == 0) s += q[k] * x;
 		else s += (q[k] - x) * (q[k] - x);
 	}
@@ -148,22 +129,6 @@ void recsys_distances_half(int level, int metric, const float* q, const uint16_t
 		default: out[j] = rs_oneh_generic(metric, q, r, dim);
 		}
 	}
-}
-
-__attribute__((target("avx512f")))
-static void rs_half_row_avx512(const uint16_t* src, float* dst, int64_t n) {
-	int64_t k = 0;
-	for (; k + 16 <= n; k += 16)
-		_mm512_storeu_ps(dst + k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(src + k))));
-	for (; k < n; k++) dst[k] = rs_half_to_float(src[k]);
-}
-
-__attribute__((target("avx2,f16c")))
-static void rs_half_row_avx2(const uint16_t* src, float* dst, int64_t n) {
-	int64_t k = 0;
-	for (; k + 8 <= n; k += 8)
-		_mm256_storeu_ps(dst + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(src + k))));
-	for (; k < n; k++) dst[k] = rs_half_to_float(src[k]);
 }
 
 // recsys_first_nearer returns the first j with distance(q, row ids[j]) < bound over
@@ -186,9 +151,8 @@ int64_t recsys_first_nearer(int level, int metric, const float* q, const uint16_
 
 void recsys_half_row(int level, const uint16_t* src, float* dst, int64_t n) {
 	switch (level) {
-	case RS_AVX512: rs_half_row_avx512(src, dst, n); break;
-	case RS_AVX2: rs_half_row_avx2(src, dst, n); break;
-	default:
-		for (int64_t k = 0; k < n; k++) dst[k] = rs_half_to_float(src[k]);
+	case RS_AVX512: simd_half_row_avx512(src, dst, n); break;
+	case RS_AVX2: simd_half_row_f16c(src, dst, n); break;
+	default: simd_half_row_generic(src, dst, n);
 	}
 }
