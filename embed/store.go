@@ -101,9 +101,9 @@ type storeShard struct {
 	// mapped is set when data is a memory mapping (outside the Go heap), which the C row
 	// kernel may read by address.
 	mapped bool
-	ids   []byte // count × 8
-	rows  []byte // count × dim × 2
-	count int
+	ids    []byte // count × 8
+	rows   []byte // count × dim × 2
+	count  int
 }
 
 func (s *storeShard) id(i int) uint64 { return binary.LittleEndian.Uint64(s.ids[8*i:]) }
