@@ -10,7 +10,7 @@ import (
 	_ "image/jpeg" // JPEG, including Adobe CMYK/YCCK
 	_ "image/png"
 
-	_ "golang.org/x/image/webp" // WebP: lossy, lossless and alpha; not animated
+	_ "golang.org/x/image/webp" // WebP: lossy, lossless and alpha (animated: webpanim.go)
 )
 
 // DefaultMaxPixels is the largest image (width × height) decoded by default: twice PIL's
@@ -22,15 +22,25 @@ const DefaultMaxPixels = 2 * (1024 * 1024 * 1024 / 4 / 3)
 // their header, before any pixel is decoded.
 var ErrTooLarge = errors.New("embed: image over the pixel limit")
 
-// decodePicture decodes JPEG, PNG, GIF (first frame) or WebP data into the PIL mode PIL
+// decodePicture decodes JPEG, PNG, GIF (first frame) or WebP (first frame) data into the PIL mode PIL
 // would open it in, applying the EXIF orientation (JPEG, PNG, WebP) when orient is set.
 func decodePicture(data []byte, maxPixels int, orient bool) (*picture, error) {
+	if maxPixels == 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	if isAnimatedWebP(data) {
+		p, err := firstWebPFrame(data, maxPixels)
+		if err != nil {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		if orient {
+			p = applyOrientation(p, webpOrientation(data))
+		}
+		return p, nil
+	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
-	}
-	if maxPixels == 0 {
-		maxPixels = DefaultMaxPixels
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("empty image %dx%d", cfg.Width, cfg.Height)

@@ -58,10 +58,11 @@
 //     "cafÃ©"), so skipping it changes the ids of those prompts.
 //   - Preprocessed pixels are within 0.5/255 mean and 3/255 max absolute difference of
 //     PIL's per channel on the shared images (most are equal), Go's decoders standing in
-//     for libjpeg-turbo and libwebp. Known gaps: animated WebP does not
-//     decode (golang.org/x/image/webp), and in lossy WebP with alpha a few nearly
-//     transparent pixels differ by up to 17/255 because PIL divides by alpha after
-//     resampling (the mean stays under 0.06/255).
+//     for libjpeg-turbo and libwebp. An animated WebP gives its first frame as PIL shows
+//     it (libwebp's WebPAnimDecoder: the frame at its offset on a transparent black
+//     canvas, mode RGBA when the VP8X alpha flag is set). Known gap: in lossy WebP with
+//     alpha a few nearly transparent pixels differ by up to 17/255 because PIL divides
+//     by alpha after resampling (the mean stays under 0.06/255).
 //   - By default EXIF orientation is ignored, as the reference pipelines do;
 //     Preprocessor.ApplyOrientation follows PIL's ImageOps.exif_transpose, reading the
 //     orientation from JPEG APP1, PNG eXIf and WebP EXIF chunks.

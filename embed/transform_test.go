@@ -25,9 +25,7 @@ const (
 )
 
 // knownDecodeGaps lists images Go's decoders cannot open as PIL does.
-var knownDecodeGaps = map[string]string{
-	"comfyui_mochi_exif-workflow_animated_848x480.webp": "animated WebP is not supported by golang.org/x/image/webp",
-}
+var knownDecodeGaps = map[string]string{}
 
 // knownMaxGaps relaxes the max-difference limit for pictures whose mean still passes: in
 // lossy WebP with alpha the decoders' ±1-2 YUV rounding differences are divided by alpha
