@@ -123,4 +123,3 @@ func FuzzAnimatedWebP(f *testing.F) {
 		}
 	})
 }
-
