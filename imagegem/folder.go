@@ -46,6 +46,14 @@ type FolderOptions struct {
 	// LoRA references are resolved against, by hash first and by name as a fallback. Every
 	// LoRA file in it becomes a model version of the release. "" resolves nothing by file.
 	LoRAs string
+	// Release is a release folder (the public ImageGem release, or any folder [Open]
+	// accepts) whose models table resolves the references that no LoRA file does: by file
+	// hash (AutoV2, a SHA-256 prefix of 10 or more hex digits, or AutoV1), then by Civitai
+	// model version id. A reference resolved there takes the release's version row, ID
+	// included, so that the folder's release joins the public one. A1111's "Lora hashes"
+	// are AutoV3 (a hash of the tensor payload), which the release's models table does not
+	// carry: those resolve through LoRA files or names. "" consults no release.
+	Release string
 	// User names the user whose images these are; "" means FolderDefaultUser. Only its
 	// hash is stored.
 	User string
@@ -83,6 +91,11 @@ func (o *FolderOptions) resolve() (FolderOptions, error) {
 			return r, invalid("FolderOptions", "LoRAs", "%q is not a folder", r.LoRAs)
 		}
 	}
+	if r.Release != "" {
+		if st, err := os.Stat(r.Release); err != nil || !st.IsDir() {
+			return r, invalid("FolderOptions", "Release", "%q is not a folder", r.Release)
+		}
+	}
 	return r, nil
 }
 
@@ -99,10 +112,12 @@ type FolderReport struct {
 	// in the release.
 	LoRAFiles, Versions int
 	// LoRARefs counts the images' LoRA references: resolved ByHash to a LoRA file,
-	// ByVersionID (Civitai's resources), ByName to a LoRA file, or Unresolved (kept as a
-	// version with the name only, listed in UnresolvedNames).
-	LoRARefs, ByHash, ByVersionID, ByName, Unresolved int
-	UnresolvedNames                                   []string
+	// ByReleaseHash to a version of FolderOptions.Release by file hash, ByVersionID
+	// (Civitai's resources; InRelease of them found in FolderOptions.Release with their full
+	// row), ByName to a LoRA file, or Unresolved (kept as a version with the name only,
+	// listed in UnresolvedNames).
+	LoRARefs, ByHash, ByReleaseHash, ByVersionID, InRelease, ByName, Unresolved int
+	UnresolvedNames                                                             []string
 	// Written is false when nothing changed since the last run and the release was left
 	// as it was.
 	Written bool
@@ -118,10 +133,13 @@ func (r *FolderReport) problem(path string, err error) {
 
 // folderManifest is ImageGem-folder/manifest.json: what each file held when last read.
 type folderManifest struct {
-	Format string                 `json:"format"`
-	User   string                 `json:"userHash"`
-	Images map[string]folderImage `json:"images"` // by slash path below the folder
-	LoRAs  map[string]folderLoRA  `json:"loras"`  // by slash path below the LoRA folder
+	Format string `json:"format"`
+	User   string `json:"userHash"`
+	// Release is the absolute path of FolderOptions.Release of the run ("" for none): a run
+	// against another release resolves again.
+	Release string                 `json:"release,omitempty"`
+	Images  map[string]folderImage `json:"images"` // by slash path below the folder
+	LoRAs   map[string]folderLoRA  `json:"loras"`  // by slash path below the LoRA folder
 }
 
 type folderImage struct {
@@ -176,13 +194,16 @@ func IngestFolder(ctx context.Context, dir, out string, opts *FolderOptions) (Fo
 	}
 	userHash := o.HashUser(o.User)
 	next := folderManifest{Format: manifestFormat, User: userHash, Images: map[string]folderImage{}, LoRAs: map[string]folderLoRA{}}
+	if o.Release != "" {
+		next.Release, _ = filepath.Abs(o.Release)
+	}
 
 	// LoRA files.
 	loraPaths, err := listFiles(ctx, o.LoRAs, absOut, map[string]bool{".safetensors": true})
 	if err != nil {
 		return rep, err
 	}
-	changed := len(loraPaths) != len(old.LoRAs) || old.User != userHash
+	changed := len(loraPaths) != len(old.LoRAs) || old.User != userHash || old.Release != next.Release
 	for i, rel := range loraPaths {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("imagegem: ingest folder: %w", err)
@@ -260,7 +281,13 @@ func IngestFolder(ctx context.Context, dir, out string, opts *FolderOptions) (Fo
 		}
 	}
 
-	images, versions := resolveFolder(&next, &o, &rep)
+	var known *releaseVersions
+	if o.Release != "" {
+		if known, err = lookUpRelease(ctx, o.Release, &next); err != nil {
+			return rep, err
+		}
+	}
+	images, versions := resolveFolder(&next, &o, known, &rep)
 	rep.Images, rep.Versions = len(images), len(versions)
 	if !changed && old.Format != "" {
 		return rep, nil
@@ -455,7 +482,7 @@ func readManifest(out string) (folderManifest, error) {
 
 // resolveFolder turns the manifest into the release's images and versions, resolving each
 // LoRA reference and counting how.
-func resolveFolder(m *folderManifest, o *FolderOptions, rep *FolderReport) ([]Image, []ModelVersion) {
+func resolveFolder(m *folderManifest, o *FolderOptions, known *releaseVersions, rep *FolderReport) ([]Image, []ModelVersion) {
 	type loraFile struct {
 		rel string
 		f   folderLoRA
@@ -463,6 +490,7 @@ func resolveFolder(m *folderManifest, o *FolderOptions, rep *FolderReport) ([]Im
 	var files []loraFile
 	versions := map[int64]*ModelVersion{}
 	var order []int64
+	public := map[int64]bool{} // versions taken from FolderOptions.Release keep their uploader
 	addVersion := func(v ModelVersion) int64 {
 		if _, ok := versions[v.ID]; !ok {
 			versions[v.ID] = &v
@@ -529,8 +557,22 @@ func resolveFolder(m *folderManifest, o *FolderOptions, rep *FolderReport) ([]Im
 					}
 				}
 			}
+			if !found && l.Hash != "" && known != nil {
+				if v, ok := known.byHash[releaseHashKey(l.Hash)]; ok {
+					public[v.ID] = true
+					add(addVersion(v))
+					rep.ByReleaseHash++
+					found = true
+				}
+			}
 			if !found && l.ModelVersionID != 0 {
-				add(addVersion(ModelVersion{ID: l.ModelVersionID, Name: l.Name, ModelName: l.Name, ModelType: "LORA"}))
+				if v, ok := known.byID(l.ModelVersionID); ok {
+					public[v.ID] = true
+					add(addVersion(v))
+					rep.InRelease++
+				} else {
+					add(addVersion(ModelVersion{ID: l.ModelVersionID, Name: l.Name, ModelName: l.Name, ModelType: "LORA"}))
+				}
 				rep.ByVersionID++
 				found = true
 			}
@@ -569,7 +611,9 @@ func resolveFolder(m *folderManifest, o *FolderOptions, rep *FolderReport) ([]Im
 	vs := make([]ModelVersion, 0, len(order))
 	for _, id := range order {
 		v := *versions[id]
-		v.UserHash = ""
+		if !public[id] {
+			v.UserHash = ""
+		}
 		vs = append(vs, v)
 	}
 	return images, vs
@@ -639,4 +683,79 @@ func writeFolderRelease(ctx context.Context, out string, images []Image, version
 		}
 	}
 	return nil
+}
+
+// releaseVersions holds the versions of FolderOptions.Release that a folder's references
+// name, looked up once per run.
+type releaseVersions struct {
+	byHash map[string]ModelVersion // by releaseHashKey of the reference's hash
+	ids    map[int64]ModelVersion
+}
+
+func (k *releaseVersions) byID(id int64) (ModelVersion, bool) {
+	if k == nil {
+		return ModelVersion{}, false
+	}
+	v, ok := k.ids[id]
+	return v, ok
+}
+
+// releaseHashKey normalises a reference's hash: upper-case hex without spaces.
+func releaseHashKey(h string) string { return strings.ToUpper(strings.TrimSpace(h)) }
+
+// lookUpRelease finds in the release at dir the versions that the manifest's references
+// name by file hash or by version id.
+func lookUpRelease(ctx context.Context, dir string, m *folderManifest) (*releaseVersions, error) {
+	rel, err := Open(ctx, dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("imagegem: ingest folder: release: %w", err)
+	}
+	defer rel.Close()
+	k := &releaseVersions{byHash: map[string]ModelVersion{}, ids: map[int64]ModelVersion{}}
+	hashes, ids := map[string]bool{}, map[int64]bool{}
+	for _, fi := range m.Images {
+		for _, l := range fi.LoRAs {
+			if h := releaseHashKey(l.Hash); len(h) == 8 || len(h) >= 10 {
+				hashes[h] = true
+			}
+			if l.ModelVersionID != 0 {
+				ids[l.ModelVersionID] = true
+			}
+		}
+	}
+	for _, h := range sortedKeys(hashes) {
+		if !isHex(h) {
+			continue
+		}
+		// AutoV1 is 8 hex digits; AutoV2 is the first 10 of the SHA-256; a longer hash is a
+		// SHA-256 prefix. The lowest version id wins when several files share a hash.
+		vs, err := rel.queryVersions(ctx,
+			`(length(?) = 8 AND upper("hashAutoV1") = ?) OR (length(?) >= 10 AND starts_with(upper("hashSHA256"), ?)) OR (length(?) = 10 AND upper("hashAutoV2") = ?)`,
+			`"modelVersionId", "fileId"`, h, h, h, h, h, h)
+		if err != nil {
+			return nil, fmt.Errorf("imagegem: ingest folder: release %s: %w", dir, err)
+		}
+		if len(vs) > 0 {
+			k.byHash[h] = vs[0]
+		}
+	}
+	for id := range ids {
+		vs, err := rel.queryVersions(ctx, `"modelVersionId" = ?`, `"fileId"`, id)
+		if err != nil {
+			return nil, fmt.Errorf("imagegem: ingest folder: release %s: %w", dir, err)
+		}
+		if len(vs) > 0 {
+			k.ids[id] = vs[0]
+		}
+	}
+	return k, nil
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,4 +215,83 @@ func TestIngestFolderCancelKeepsTheOldRelease(t *testing.T) {
 	_, err = IngestFolder(t.Context(), dir, other, nil)
 	require.ErrorIs(t, err, ErrExists)
 	_ = time.Now
+}
+
+// TestIngestFolderResolvesAgainstARelease: references that no LoRA file answers resolve
+// against another release's models table by file hash (AutoV2 in A1111's "Hashes", a
+// SHA-256 prefix, AutoV1) and by Civitai version id, taking that release's rows and ids.
+func TestIngestFolderResolvesAgainstARelease(t *testing.T) {
+	ctx := t.Context()
+	const sha = "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0"
+	pub := filepath.Join(t.TempDir(), "public")
+	w, err := NewWriter(ctx, pub, nil)
+	require.NoError(t, err)
+	versions := []ModelVersion{
+		{ModelID: 10, ModelName: "Ink Style", ID: 111, Name: "v1", ModelType: "LORA", BaseModel: "SD 1.5", UserHash: "uploader-a",
+			Files: []ModelFile{{ID: 1, Name: "ink.safetensors", Primary: true, Hashes: FileHashes{AutoV1: "ABCD1234", AutoV2: sha[:10], SHA256: sha}}}},
+		{ModelID: 20, ModelName: "Neon", ID: 222, Name: "v2", ModelType: "LORA", BaseModel: "SDXL 1.0", UserHash: "uploader-b",
+			Files: []ModelFile{{ID: 2, Name: "neon.safetensors", Primary: true, Hashes: FileHashes{AutoV1: "FEDC4321", AutoV2: "1111111111", SHA256: "1111111111" + sha[10:]}}}},
+		{ModelID: 30, ModelName: "Clay", ID: 333, Name: "v3", ModelType: "LORA", BaseModel: "SD 1.5", UserHash: "uploader-c"},
+	}
+	for _, v := range versions {
+		require.NoError(t, w.WriteModelVersion(v))
+	}
+	require.NoError(t, w.WriteImage(Image{ID: 1, ModelVersionIDs: []int64{111}, UserHash: "someone"}))
+	require.NoError(t, w.Close())
+
+	dir := t.TempDir()
+	generatedPNG(t, filepath.Join(dir, "a.png"), "ink cat, <lora:ink:0.8>\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 512x512, "+
+		`Hashes: {"lora:ink": "`+strings.ToLower(sha[:10])+`"}`, 1)
+	generatedPNG(t, filepath.Join(dir, "b.png"), "neon city, <lora:neon:1>\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 2, Size: 512x512, "+
+		`Hashes: {"lora:neon": "1111111111`+sha[10:16]+`"}`, 2)
+	generatedPNG(t, filepath.Join(dir, "c.png"), "clay dog\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 3, Size: 512x512, "+
+		`Civitai resources: [{"type":"lora","weight":0.7,"modelVersionId":333,"modelName":"Clay","modelVersionName":"v3"},{"type":"lora","weight":1,"modelVersionId":999,"modelName":"Gone"}]`, 3)
+	generatedPNG(t, filepath.Join(dir, "d.png"), "odd\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 4, Size: 512x512, "+
+		`Hashes: {"lora:odd": "2222222222"}`, 4)
+
+	out := filepath.Join(t.TempDir(), "mine")
+	rep, err := IngestFolder(ctx, dir, out, &FolderOptions{Release: pub, User: "me"})
+	require.NoError(t, err)
+	assert.Equal(t, 5, rep.LoRARefs)
+	assert.Equal(t, 2, rep.ByReleaseHash, "AutoV2 and a 16-digit SHA-256 prefix")
+	assert.Equal(t, 2, rep.ByVersionID)
+	assert.Equal(t, 1, rep.InRelease, "version 999 is not in the release")
+	assert.Equal(t, 1, rep.Unresolved)
+	assert.Equal(t, []string{"odd"}, rep.UnresolvedNames)
+
+	rel, err := Open(ctx, out, nil)
+	require.NoError(t, err)
+	defer rel.Close()
+	imgs, err := rel.UserImages(ctx, HashUsername("me"))
+	require.NoError(t, err)
+	byPrompt := map[string]Image{}
+	for _, im := range imgs {
+		byPrompt[im.Generation.Prompt] = im
+	}
+	assert.Equal(t, []int64{111}, byPrompt["ink cat, <lora:ink:0.8>"].ModelVersionIDs)
+	assert.Equal(t, []int64{222}, byPrompt["neon city, <lora:neon:1>"].ModelVersionIDs)
+	assert.ElementsMatch(t, []int64{333, 999}, byPrompt["clay dog"].ModelVersionIDs)
+	v, err := rel.ModelVersion(ctx, 111)
+	require.NoError(t, err)
+	assert.Equal(t, "Ink Style", v.ModelName, "the release's row")
+	assert.Equal(t, "uploader-a", v.UserHash, "the public uploader is kept")
+	f, ok := v.PrimaryFile()
+	require.True(t, ok)
+	assert.Equal(t, sha, f.Hashes.SHA256)
+	v, err = rel.ModelVersion(ctx, 333)
+	require.NoError(t, err)
+	assert.Equal(t, "SD 1.5", v.BaseModel)
+
+	// A second run against the same release changes nothing; without the release it resolves again.
+	rep, err = IngestFolder(ctx, dir, out, &FolderOptions{Release: pub, User: "me"})
+	require.NoError(t, err)
+	assert.False(t, rep.Written)
+	rep, err = IngestFolder(ctx, dir, out, &FolderOptions{User: "me"})
+	require.NoError(t, err)
+	assert.True(t, rep.Written)
+	assert.Zero(t, rep.ByReleaseHash)
+	assert.Equal(t, 3, rep.Unresolved)
+
+	_, err = IngestFolder(ctx, dir, out, &FolderOptions{Release: filepath.Join(dir, "a.png")})
+	assert.ErrorIs(t, err, ErrInvalidOptions)
 }

@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	in := fs.String("in", "", "folder of generated images, searched below (required)")
 	out := fs.String("out", "", "release folder to write or update (required)")
 	loras := fs.String("loras", "", "folder of LoRA .safetensors files to resolve the images' LoRAs against")
+	release := fs.String("release", "", "release folder (e.g. the public ImageGem release) whose models table resolves what no LoRA file does")
 	user := fs.String("user", "", "the user whose images these are (only its hash is stored; default "+imagegem.FolderDefaultUser+")")
 	checkpoints := fs.Bool("checkpoints", false, "keep images made with no LoRA, related to their checkpoint")
 	rows := fs.Int("rows-per-file", 0, "table rows per parquet file (0: the writer's default)")
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bar := cli.NewBar(stderr)
 	start := time.Now()
 	rep, err := imagegem.IngestFolder(ctx, *in, *out, &imagegem.FolderOptions{
-		LoRAs: *loras, User: *user, Checkpoints: *checkpoints, RowsPerFile: *rows, Progress: bar.Report,
+		LoRAs: *loras, Release: *release, User: *user, Checkpoints: *checkpoints, RowsPerFile: *rows, Progress: bar.Report,
 	})
 	bar.Done()
 	if err != nil {
