@@ -93,10 +93,12 @@ func FuzzParseJSONFormats(f *testing.F) {
 	f.Add(`{"generation_mode": "txt2img", "positive_prompt": "a", "loras": [{"model": {"name": "x"}, "weight": 0.5}, null]}`)
 	f.Add(`{"prompt": "a", "cfgScale": 7, "civitaiResources": [{"type": "lora", "weight": "x"}, null], "resources": [{"type": "lora"}]}`)
 	f.Add(`{"Comment": "{\"prompt\": \"x\"}", "Source": 3}`)
+	f.Add(`{"nodes": {"d": {"type": "denoise_latents", "steps": 3}, "p": {"type": "string", "value": "x"}, "c": {"type": "compel"}, "k": {"type": "collect"}}, "edges": [{"source": {"node_id": "p", "field": "value"}, "destination": {"node_id": "c", "field": "prompt"}}, {"source": {"node_id": "c", "field": "conditioning"}, "destination": {"node_id": "k", "field": "item"}}, {"source": {"node_id": "k", "field": "collection"}, "destination": {"node_id": "d", "field": "positive_conditioning"}}, {"source": {"node_id": "d", "field": "unet"}, "destination": {"node_id": "d", "field": "unet"}}]}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = ParseText(s)
 		_, _ = ParseNovelAI(s)
 		_, _ = ParseInvokeAI(s)
+		_, _ = ParseInvokeAIGraph(s)
 		_, _ = ParseSwarmUI(s)
 		_, _ = ParseCivitaiMeta(s)
 		_, _ = ParseCivitaiResources(s)

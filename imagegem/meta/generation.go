@@ -109,6 +109,10 @@ func detect(es []Entry) (*Generation, string, error) {
 		g, err := ParseInvokeAI(t)
 		return g, t, err
 	}
+	if t, ok := get("invokeai_graph"); ok && looksJSON(t) {
+		g, err := ParseInvokeAIGraph(t)
+		return g, t, err
+	}
 	if t, ok := get("prompt"); ok && looksJSON(t) {
 		g, err := ParseComfyUI(t)
 		if err == nil {
