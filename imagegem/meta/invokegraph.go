@@ -185,28 +185,27 @@ func (g *invokeGraph) seedField(n *graphNode, field string, depth int) int64 {
 }
 
 // promptOf follows a conditioning input back to the prompt encoder (through collect nodes)
-// and returns its prompt text.
+// and returns its prompt text. Each node is visited once, so a damaged graph whose collect
+// nodes feed themselves ends quickly.
 func (g *invokeGraph) promptOf(n *graphNode, field string) string {
-	return g.promptFrom(g.into[[2]string{n.id, field}], 0)
+	return g.promptFrom(g.into[[2]string{n.id, field}], map[string]bool{})
 }
 
-func (g *invokeGraph) promptFrom(srcs [][2]string, depth int) string {
-	if depth > maxDepth {
-		return ""
-	}
+func (g *invokeGraph) promptFrom(srcs [][2]string, seen map[string]bool) string {
 	var parts []string
 	for _, s := range srcs {
 		src := g.nodes[s[0]]
-		if src == nil {
+		if src == nil || seen[src.id] || len(seen) > 4*maxDepth {
 			continue
 		}
+		seen[src.id] = true
 		if src.typ == "collect" {
-			if p := g.promptFrom(g.into[[2]string{src.id, "item"}], depth+1); p != "" {
+			if p := g.promptFrom(g.into[[2]string{src.id, "item"}], seen); p != "" {
 				parts = append(parts, p)
 			}
 			continue
 		}
-		if p := g.stringField(src, "prompt", depth+1); p != "" {
+		if p := g.stringField(src, "prompt", 0); p != "" {
 			parts = append(parts, p)
 		}
 	}

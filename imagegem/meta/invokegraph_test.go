@@ -131,3 +131,16 @@ func TestInvokeAIGraphBadInput(t *testing.T) {
 	assert.Empty(t, g.Prompt)
 	assert.Empty(t, g.Model)
 }
+
+// TestInvokeAIGraphSelfFeedingCollect: a collect node fed by itself many times over is read
+// once (a damaged graph must not cost exponential time).
+func TestInvokeAIGraphSelfFeedingCollect(t *testing.T) {
+	edges := `{"source": {"node_id": "k", "field": "collection"}, "destination": {"node_id": "d", "field": "positive_conditioning"}}`
+	for i := 0; i < 64; i++ {
+		edges += `, {"source": {"node_id": "k", "field": "collection"}, "destination": {"node_id": "k", "field": "item"}}`
+	}
+	g, err := ParseInvokeAIGraph(`{"nodes": {"d": {"type": "denoise_latents", "steps": 2}, "k": {"type": "collect"}}, "edges": [` + edges + `]}`)
+	require.NoError(t, err)
+	assert.Empty(t, g.Prompt)
+	assert.Equal(t, 2, g.Steps)
+}
