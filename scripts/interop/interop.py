@@ -219,11 +219,13 @@ def input_sigmas(path, unet, te, conv, sample=12):
 
 def lycoris_delta(m):
     """ΔW of a lycoris-lora module as its forward pass applies it (multiplier 1). For LoKr
-    this is get_weight(shape)·scalar: lycoris-lora 4.1.3's LokrModule.get_diff_weight applies
-    alpha/r twice (once inside kron_weight, once after), so it is not what inference uses."""
+    and LoHa this is get_weight(shape)·scalar: lycoris-lora 4.1.3's LokrModule and LohaModule
+    get_diff_weight apply alpha/r twice (once inside the weight rebuild, once after), so it is
+    not what inference uses."""
+    from lycoris.modules.loha import LohaModule
     from lycoris.modules.lokr import LokrModule
 
-    if isinstance(m, LokrModule):
+    if isinstance(m, (LokrModule, LohaModule)):
         return (m.get_weight(m.shape) * m.scalar).float()
     return m.get_diff_weight(multiplier=1)[0].float()
 
