@@ -198,6 +198,9 @@ def write_input(path, sd, meta, cfg, dtype):
 
 # ---------------------------------------------------------------- the reference ΔW of inputs
 
+REFERENCE_SKIPPED = []
+
+
 def input_sigmas(path, unet, te, conv, sample=12):
     """Top singular values of a sample of the input's modules, ΔW rebuilt by the reference
     code: lycoris-lora's own modules for kohya-named files, plain up·down·scale otherwise."""
@@ -211,7 +214,14 @@ def input_sigmas(path, unet, te, conv, sample=12):
     mods = named_targets(unet, te)
     for name in names[:: max(1, len(names) // sample)]:
         typ, params = lk.get_module(sd, name)
-        m = lk.make_module(typ, params, name, mods[name])
+        try:
+            m = lk.make_module(typ, params, name, mods[name])
+        except AttributeError as e:
+            # lycoris-lora 4.1.3 cannot reload some LoKr-CP modules it wrote itself (Tucker
+            # factors of a module it put in full-matrix mode: "no attribute lokr_w2_a"); the
+            # σ check skips them and counts them.
+            REFERENCE_SKIPPED.append(f"{name}: {e}")
+            continue
         dw = lycoris_delta(m)
         out[name] = torch.linalg.matrix_norm(dw.reshape(dw.shape[0], -1), ord=2).item()
     return out
@@ -225,7 +235,16 @@ def lycoris_delta(m):
     from lycoris.modules.loha import LohaModule
     from lycoris.modules.lokr import LokrModule
 
-    if isinstance(m, (LokrModule, LohaModule)):
+    if isinstance(m, LokrModule):
+        # Rebuilt from the module's own tensors with lycoris-lora's kron_weight: a Tucker module
+        # in full-matrix mode holds lokr_w2 but get_weight asks for lokr_w2_a.
+        from lycoris.functional.lokr import kron_weight
+
+        g = lambda n: getattr(m, n, None)  # noqa: E731
+        w2 = g("lokr_w2") if g("lokr_w2") is not None and (m.use_w2 or g("lokr_w2_a") is None) else None
+        dw = kron_weight(g("lokr_w1") if m.use_w1 else None, None if m.use_w1 else g("lokr_w1_a"), None if m.use_w1 else g("lokr_w1_b"), w2, None if w2 is not None else g("lokr_w2_a"), None if w2 is not None else g("lokr_w2_b"), g("lokr_t2") if (m.tucker and w2 is None) else None, scale=m.scale)
+        return (dw.reshape(m.shape) * m.scalar).float()
+    if isinstance(m, LohaModule):
         return (m.get_weight(m.shape) * m.scalar).float()
     return m.get_diff_weight(multiplier=1)[0].float()
 
@@ -528,7 +547,11 @@ def main():
                 counts["failed"] += 1
                 failures.append(f"{label}: {str(e)[:300]}")
                 log(f"  FAIL {label}: {e}")
+                import traceback
+
+                log(traceback.format_exc(limit=-3))
     counts["seconds"] = round(time.time() - t0)
+    counts["reference_modules_unloadable"] = len(REFERENCE_SKIPPED)
     counts["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1)
     counts["versions"] = versions
     if failures:
