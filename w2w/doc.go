@@ -89,11 +89,10 @@
 // exact coordinates P·(x_i − μ); the space is the SVD of that N×l matrix mapped back
 // through P. Every LoRA of the first pass must come again in the second.
 //
-// Sign references come first, from a sample: [SampleLayout] reduces a seeded random sample
-// of the population's files (the paths sorted, then shuffled by a PCG generator seeded by the
-// seed; DefaultLayoutSample files) and builds the [Layout] from it, so every LoRA of the
-// stream is oriented against references it cannot have influenced. Modules absent from
-// the whole sample are not in the layout and are ignored in the stream.
+// Sign references come first, from a sample: the builder takes a [Layout] made by
+// [NewLayout] from a seeded random sample of the population reduced beforehand, so every
+// LoRA of the stream is oriented against references fixed before it is read. Modules absent
+// from the whole sample are not in the layout and are ignored in the stream.
 //
 // The products (Y rows, W updates, the final Gram matrices and combinations) run on the
 // options' [Backend]. A space built this way is centred, never standardised.
