@@ -174,7 +174,7 @@ type SpaceBuilder struct {
 
 // NewSpaceBuilder returns an empty builder for LoRAs flattened under the rank-1 layout lay.
 // The layout's sign references orient every LoRA; build it from a sample of the population
-// first ([SampleLayout]).
+// first ([NewLayout] over a seeded random sample of the population).
 func NewSpaceBuilder(lay *Layout, opts *SpaceBuilderOptions) (*SpaceBuilder, error) {
 	if lay == nil || lay.Dim <= 0 {
 		return nil, fmt.Errorf("w2w: space builder: %w: no layout", ErrLayout)
