@@ -31,6 +31,8 @@
 //  4. Space. [BuildSpace] centres (optionally standardises) the vectors and keeps the top m
 //     principal components, through the n×n Gram matrix when n ≪ d and by randomized SVD
 //     otherwise; [Space.Project], [Space.BackProject], [Space.Save] and [LoadSpace].
+//     [NewSpaceBuilder] builds the same space from a stream of LoRAs that never sits in
+//     memory at once (see "Streaming spaces" below).
 //  5. Direction. [Space.Direction] fits L2-regularised logistic regression, a linear SVM or
 //     the least-squares pseudo-inverse direction on the coefficients of labelled LoRAs
 //     (+1 preferred, −1 not) and maps the normal back to weight space; [Debias] removes
@@ -49,6 +51,51 @@
 // Built with -tags openblas (cgo and Debian's libopenblas-dev), the package adds the
 // OpenBLAS backend, which becomes the default; with -tags cuda, the CUDA backend does when a
 // GPU is present.
+//
+// # Streaming spaces
+//
+// [BuildSpace] holds the n×d population in memory (23,000 SDXL LoRAs of d = 3,563,008
+// coordinates are 328 GB in float32). [SpaceBuilder] reads the population once, folding each
+// LoRA into fixed-size sketches as it arrives, and is the one-pass randomized sketch of
+// Tropp, Yurtsever, Udell and Cevher, "Practical sketching algorithms for low-rank matrix
+// approximation", SIAM J. Matrix Anal. Appl. 38(4), 2017 (Algorithms 1, 2 and 4 and §5.3's
+// fixed-rank truncation), applied to the row-streamed population X (N×d):
+//
+//   - the range sketch Y = X·Ωᵀ (N×k, one row of k numbers per LoRA: the "N×k coefficient
+//     sketch", the only state that grows with N), with Ω a k×d Gaussian test matrix;
+//   - the co-range sketch W = Ψ·X (l×d), folded in as W += ψ_i·x_iᵀ, with ψ_i ∈ ℝˡ the
+//     Gaussian column of Ψ that belongs to LoRA i;
+//   - the running sum Σ x_i (float64) and Σ ψ_i.
+//
+// Centring goes through the sketches' linearity: with μ = Σx_i/N, the centred sketches are
+// Y − 1·(Ω·μ)ᵀ and W − (Σψ_i)·μᵀ, so no LoRA is needed twice. At [SpaceBuilder.Finish],
+// Q = orth(Yc) (N×k), X̂ = (Ψ·Q)⁺·Wc (k×d) and the space is the top m right singular vectors
+// and singular values of X̂ (those of the approximation Q·X̂ of Xc, Q being orthonormal).
+// The default sizes k = 2m+1 and l = 2k+1 are the choice Tropp et al. analyse for a
+// rank-m truncation; their Theorem 4.3 bounds the expected squared error by
+// (1 + k/(l−k−1))·(1 + ϱ/(k−ϱ−1)) times that of the best rank-ϱ approximation, ϱ < k−1.
+//
+// Test matrices are never stored: Ω is regenerated row by row from the seed, and ψ_i from the
+// seed and a 64-bit hash of LoRA i's flattened vector, so a LoRA gets the same ψ in whatever
+// builder, order or worker it is read; builders over disjoint parts of a population
+// therefore merge ([SpaceBuilder.Merge]) into the builder of the union by adding W, Σx and Σψ
+// and concatenating the rows of Y and their keys, the same up to summation order. A
+// checkpoint ([SpaceBuilder.Save], [LoadSpaceBuilder]) holds W, the sums, the rows of Y and
+// the keys, and is refused by a builder of another layout, seed or sketch size.
+//
+// With Passes = 2 the stream is read twice for accuracy: the first pass forms Wc alone, its
+// orthonormalised rows P become the basis (the randomized range finder of Halko, Martinsson
+// and Tropp 2011, Algorithm 4.1, applied to Xcᵀ), and the second pass stores each LoRA's
+// exact coordinates P·(x_i − μ); the space is the SVD of that N×l matrix mapped back
+// through P. Every LoRA of the first pass must come again in the second.
+//
+// Sign references come first, from a sample: the builder takes a [Layout] made by
+// [NewLayout] from a seeded random sample of the population reduced beforehand, so every
+// LoRA of the stream is oriented against references fixed before it is read. Modules absent
+// from the whole sample are not in the layout and are ignored in the stream.
+//
+// The products (Y rows, W updates, the final Gram matrices and combinations) run on the
+// options' [Backend]. A space built this way is centred, never standardised.
 //
 // # Invariants
 //

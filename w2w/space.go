@@ -2,12 +2,10 @@ package w2w
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"strconv"
 
 	"github.com/imagegem/imagegem-go/internal/progress"
 	"github.com/imagegem/imagegem-go/w2w/safetensors"
@@ -88,6 +86,9 @@ type Space struct {
 	// N is the number of vectors the space was built from.
 	N      int
 	Method PCAMethod
+
+	// mapped is the file whose mapping holds Components (LoadSpace), closed by Close.
+	mapped *safetensors.File
 }
 
 // M returns the number of components.
@@ -462,151 +463,4 @@ func (s *Space) combine(coef []float64) []float32 {
 		out[j] = float32(v)
 	}
 	return out
-}
-
-// Metadata keys and tensor names of a saved space.
-const (
-	spaceFormatKey   = "w2w.format"
-	spaceFormat      = "w2w-space/1"
-	spaceLayoutKey   = "w2w.layout"
-	spaceNKey        = "w2w.n"
-	spaceMethodKey   = "w2w.method"
-	spaceMean        = "mean"
-	spaceStd         = "std"
-	spaceComponents  = "components"
-	spaceSingular    = "singular_values"
-	spaceRefPrefix   = "sign_reference."
-	spaceFormatError = "not a w2w space file"
-)
-
-// Save writes the space (layout, sign references, mean, std, components, singular values) as
-// a safetensors file, atomically.
-func (s *Space) Save(path string) error {
-	lj, err := json.Marshal(s.Layout)
-	if err != nil {
-		return fmt.Errorf("w2w: save space %s: %w", path, err)
-	}
-	meta := map[string]string{spaceFormatKey: spaceFormat, spaceLayoutKey: string(lj), spaceNKey: strconv.Itoa(s.N), spaceMethodKey: string(s.Method)}
-	var ts []safetensors.Tensor
-	add := func(name string, d safetensors.DType, shape []int, v []float32) error {
-		t, err := safetensors.FloatTensor(name, d, shape, v)
-		ts = append(ts, t)
-		return err
-	}
-	if err := add(spaceMean, safetensors.F32, []int{s.Dim()}, s.Mean); err != nil {
-		return err
-	}
-	if s.Std != nil {
-		if err := add(spaceStd, safetensors.F32, []int{s.Dim()}, s.Std); err != nil {
-			return err
-		}
-	}
-	if err := add(spaceComponents, safetensors.F32, []int{s.M(), s.Dim()}, s.Components); err != nil {
-		return err
-	}
-	sv := make([]byte, 0, 8*s.M())
-	for _, v := range s.Singular {
-		sv = appendF64(sv, v)
-	}
-	ts = append(ts, safetensors.Tensor{Name: spaceSingular, DType: safetensors.F64, Shape: []int{s.M()}, Data: sv})
-	for _, m := range s.Layout.Modules {
-		if m.Ref != nil {
-			if err := add(spaceRefPrefix+m.Name, safetensors.F32, []int{len(m.Ref)}, m.Ref); err != nil {
-				return err
-			}
-		}
-	}
-	return writeSafetensors(path, ts, meta, nil)
-}
-
-func appendF64(b []byte, v float64) []byte {
-	u := math.Float64bits(v)
-	for i := 0; i < 8; i++ {
-		b = append(b, byte(u>>(8*i)))
-	}
-	return b
-}
-
-// LoadSpace reads a space written by [Space.Save].
-func LoadSpace(path string) (*Space, error) {
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	bad := func(tensor string, format string, args ...any) error {
-		return fileErr(path, tensor, -1, ErrLayout, format, args...)
-	}
-	if f.Metadata[spaceFormatKey] != spaceFormat {
-		return nil, bad("", "%s (metadata %s=%q)", spaceFormatError, spaceFormatKey, f.Metadata[spaceFormatKey])
-	}
-	lay := &Layout{}
-	if err := json.Unmarshal([]byte(f.Metadata[spaceLayoutKey]), lay); err != nil {
-		return nil, bad("", "layout metadata: %v", err)
-	}
-	want := 0
-	for _, m := range lay.Modules {
-		want += m.Size()
-	}
-	if err := lay.validate(); err != nil {
-		return nil, fileErr(path, "", -1, err, "layout metadata")
-	}
-	lay.finish()
-	var stored int64
-	for _, t := range f.Tensors {
-		stored += int64(t.Elements())
-	}
-	if lay.Dim != want || want <= 0 || int64(want) > stored {
-		return nil, bad("", "layout of %d coordinates is inconsistent", want)
-	}
-	s := &Space{Layout: lay}
-	s.N, _ = strconv.Atoi(f.Metadata[spaceNKey])
-	s.Method = PCAMethod(f.Metadata[spaceMethodKey])
-	if s.Mean, err = f.Float32(spaceMean); err != nil {
-		return nil, err
-	}
-	if len(s.Mean) != lay.Dim {
-		return nil, bad(spaceMean, "%d values, layout has %d", len(s.Mean), lay.Dim)
-	}
-	if _, ok := f.Info(spaceStd); ok {
-		if s.Std, err = f.Float32(spaceStd); err != nil {
-			return nil, err
-		}
-		if len(s.Std) != lay.Dim {
-			return nil, bad(spaceStd, "%d values, layout has %d", len(s.Std), lay.Dim)
-		}
-	}
-	sv, err := f.Float32(spaceSingular)
-	if err != nil {
-		return nil, err
-	}
-	s.Singular = f64(sv)
-	if raw, err := f.Raw(spaceSingular); err == nil && len(raw) == 8*len(sv) {
-		for i := range s.Singular {
-			var u uint64
-			for k := 0; k < 8; k++ {
-				u |= uint64(raw[8*i+k]) << (8 * k)
-			}
-			s.Singular[i] = math.Float64frombits(u)
-		}
-	}
-	if s.Components, err = f.Float32(spaceComponents); err != nil {
-		return nil, err
-	}
-	if len(s.Components) != len(s.Singular)*lay.Dim {
-		return nil, bad(spaceComponents, "%d values for %d components of length %d", len(s.Components), len(s.Singular), lay.Dim)
-	}
-	for i := range lay.Modules {
-		m := &lay.Modules[i]
-		if _, ok := f.Info(spaceRefPrefix + m.Name); !ok {
-			continue
-		}
-		if m.Ref, err = f.Float32(spaceRefPrefix + m.Name); err != nil {
-			return nil, err
-		}
-		if len(m.Ref) != m.Out {
-			return nil, bad(spaceRefPrefix+m.Name, "%d values, module has %d outputs", len(m.Ref), m.Out)
-		}
-	}
-	return s, nil
 }
