@@ -94,6 +94,10 @@ const (
 	// DefaultMinClusterSize is HDBSCAN's min_cluster_size for a user's images: the
 	// reference's default of 5.
 	DefaultMinClusterSize = hdbscan.DefaultMinClusterSize
+	// CoherenceFactor sets how far from random the representative cluster must be: the
+	// mean of n unit vectors in random directions has length about 1/√n, and a cluster whose
+	// mean (of its unit embeddings) is shorter than CoherenceFactor/√n is no preference.
+	CoherenceFactor = 3.0
 	// DefaultMinClusterShare is the smallest share of a user's images the representative
 	// cluster must hold to count as a clear preference. A cluster of a fifth of the images
 	// is a taste; below it the "preference" is a handful of images among noise. (Our
@@ -121,6 +125,9 @@ type ClusterOptions struct {
 	MinShare float64
 	// Top is how many images closest to the cluster mean are kept (0 means TopImages).
 	Top int
+	// AllowSingleCluster is HDBSCAN's allow_single_cluster: a history that is one broad
+	// taste may come out as a single cluster instead of noise.
+	AllowSingleCluster bool
 }
 
 func (o *ClusterOptions) resolve() (ClusterOptions, error) {
@@ -172,6 +179,26 @@ type Cluster struct {
 	Mean []float32
 	// Top are the indices (into the history) of the members closest to Mean, nearest first.
 	Top []int
+	// Coherence is the length of the mean of the members' unit embeddings: 1 when they all
+	// agree, about 1/√n for n random directions.
+	Coherence float64
+}
+
+// coherence is the length of the mean of the members' unit rows.
+func coherence(emb []float32, dim int, members []int) float64 {
+	acc := make([]float32, dim)
+	for _, i := range members {
+		row := append([]float32(nil), emb[i*dim:(i+1)*dim]...)
+		embed.Normalize(row)
+		for j, x := range row {
+			acc[j] += x
+		}
+	}
+	s := 0.0
+	for _, x := range acc {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s) / float64(len(members))
 }
 
 // PreferenceCluster clusters a user's image embeddings (n rows of dim) with HDBSCAN and
@@ -193,7 +220,7 @@ func PreferenceCluster(ctx context.Context, emb []float32, dim int, opts *Cluste
 	if n < o.MinClusterSize {
 		return nil, fmt.Errorf("%w: %d images, min cluster size %d", ErrTooFewImages, n, o.MinClusterSize)
 	}
-	res, err := hdbscan.Fit(ctx, emb, dim, &hdbscan.Options{MinClusterSize: o.MinClusterSize, MinSamples: o.MinSamples, Metric: o.Metric})
+	res, err := hdbscan.Fit(ctx, emb, dim, &hdbscan.Options{MinClusterSize: o.MinClusterSize, MinSamples: o.MinSamples, Metric: o.Metric, AllowSingleCluster: o.AllowSingleCluster})
 	if err != nil {
 		return nil, fmt.Errorf("personalize: preference cluster: %w", err)
 	}
@@ -205,6 +232,10 @@ func PreferenceCluster(ctx context.Context, emb []float32, dim int, opts *Cluste
 		return nil, fmt.Errorf("%w: the largest cluster holds %d of %d images (%.0f%%), below the %.0f%% minimum", ErrNoClearCluster, len(c.Members), n, 100*c.Share, 100*o.MinShare)
 	}
 	c.Mean, c.Top = ClosestToClusterMean(emb, dim, c.Members, o.Top)
+	c.Coherence = coherence(emb, dim, c.Members)
+	if floor := CoherenceFactor / math.Sqrt(float64(len(c.Members))); c.Coherence < floor {
+		return nil, fmt.Errorf("%w: the cluster's %d images point in random directions (mean length %.3f, below %.3f)", ErrNoClearCluster, len(c.Members), c.Coherence, floor)
+	}
 	return c, nil
 }
 
