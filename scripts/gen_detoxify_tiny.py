@@ -211,7 +211,8 @@ def make_tokenizer(kind, corpus, folder):
         )
     else:
         train_xlmr_spm(corpus, folder)
-        tok = transformers.XLMRobertaTokenizer(os.path.join(folder, "sentencepiece.bpe.model"), model_max_length=MAX_LENGTH)
+        # Transformers 5 converts the sentencepiece model to its tokenizers-backed class.
+        tok = transformers.XLMRobertaTokenizer.from_pretrained(folder, model_max_length=MAX_LENGTH)
     tok.save_pretrained(folder)
     # save_pretrained writes what the class needs; keep only the files a user's folder has.
     return transformers.AutoTokenizer.from_pretrained(folder) if kind != "multilingual" else tok
@@ -417,10 +418,15 @@ def main():
             "reference": {"original": "transformers BertTokenizer (do_lower_case)", "unbiased": "transformers RobertaTokenizer",
                           "multilingual": "sentencepiece encode with fairseq's offset, as the slow XLMRobertaTokenizer"},
             "kinds": {}}
-    for kind in KINDS:
+    meta_path = os.path.join(OUT, "corpus_ids.json")
+    if os.path.exists(meta_path):
+        with open(meta_path, encoding="utf-8") as f:
+            meta["kinds"] = json.load(f).get("kinds", {})
+    only = os.environ.get("DETOXIFY_KINDS", ",".join(KINDS)).split(",")
+    for kind in only:
         tok = build(kind, corpus, golden, vers)
         meta["kinds"][kind] = corpus_digests(kind, tok, os.path.join(OUT, kind), corpus, vers)
-    with open(os.path.join(OUT, "corpus_ids.json"), "w", encoding="utf-8") as f:
+    with open(meta_path, "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False, indent=1)
 
 
