@@ -152,7 +152,7 @@ func cloneTextOrder(layers, width int) []baseLayer {
 
 // cloneDefaultTargets are the target classes whose index order the table knows, per network.
 var cloneDefaultTargets = map[string]map[string]bool{
-	"unet":         {"CrossAttention": true, "Attention": true, "GEGLU": true},
+	"unet": {"CrossAttention": true, "Attention": true, "GEGLU": true},
 	// CLIPSdpaAttention (transformers 4.x) subclasses CLIPAttention and registers the same
 	// k_proj, v_proj, q_proj, out_proj, so a file that lists it has the same order.
 	"text_encoder": {"CLIPAttention": true, "CLIPSdpaAttention": true},
