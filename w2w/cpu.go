@@ -137,6 +137,32 @@ func matVec64(a []float32, rows, cols int, x []float64, trans bool) []float64 {
 	return y
 }
 
+// gramRowsTransposeMin is the rank from which [gramOfRowsVia] transposes B and takes the
+// column Gram: the column kernel keeps a block of G in registers across all rows, while the
+// row kernel's dot-product tiles reread B for every tile pair, which from a few dozen rows on
+// (LoHa's Khatri-Rao factors have r₁·r₂ of 64–1024) costs it about 3× the column kernel's time.
+const gramRowsTransposeMin = 64
+
+// gramOfRowsVia returns B·Bᵀ for row-major B (r×n) with the faster of k's two Gram kernels.
+func gramOfRowsVia(k tripletKernels, b []float32, r, n int) []float64 {
+	if r < gramRowsTransposeMin {
+		return k.gramRows(b, r, n)
+	}
+	bt := make([]float32, len(b))
+	const blk = 64
+	for i0 := 0; i0 < r; i0 += blk {
+		for j0 := 0; j0 < n; j0 += blk {
+			for i := i0; i < min(i0+blk, r); i++ {
+				row := b[i*n : i*n+n]
+				for j := j0; j < min(j0+blk, n); j++ {
+					bt[j*r+i] = row[j]
+				}
+			}
+		}
+	}
+	return k.gramCols(bt, n, r)
+}
+
 // topTriplet computes the top singular triplet of s·A·B (A m×r, B r×n) from G_A = AᵀA and
 // G_B = B·Bᵀ. With G_A = V_A Λ_A V_Aᵀ, A = Q_A R_A where R_A = Λ_A^½ V_Aᵀ and Q_A has
 // orthonormal columns (likewise Bᵀ = Q_B R_B), so s·A·B = s·Q_A (R_A R_Bᵀ) Q_Bᵀ and the
@@ -155,7 +181,7 @@ func topTriplet(sf ScaledFactor, k tripletKernels) (Triplet, error) {
 		m, n, r = sf.Rows, sf.Cols, sf.Rank
 	}
 	ga := k.gramCols(sf.A, m, r)
-	gb := k.gramRows(sf.B, r, n)
+	gb := gramOfRowsVia(k, sf.B, r, n)
 	energy := 0.0
 	for i := range ga {
 		energy += ga[i] * gb[i]
@@ -280,7 +306,14 @@ const choleskyMinPivot = 1e-8
 // safely positive definite.
 func choleskyTriplet(sf ScaledFactor, k tripletKernels, ga, gb []float64, t *Triplet) bool {
 	m, n, r := sf.Rows, sf.Cols, sf.Rank
-	c, ok := k.topCoef(ga, gb, r)
+	var c []float64
+	ok := false
+	if r >= lanczosMinRank {
+		c, ok = lanczosTopCoef(ga, gb, r)
+	}
+	if !ok {
+		c, ok = k.topCoef(ga, gb, r)
+	}
 	if !ok {
 		return false
 	}
